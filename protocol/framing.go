@@ -1,0 +1,296 @@
+package protocol
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/klauspost/compress/zstd"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/dashstream/dashstream/protocol/pb"
+)
+
+// Framing bytes: the first byte of every value this package writes.
+const (
+	FrameRaw  byte = 0x00
+	FrameZstd byte = 0x01
+)
+
+const (
+	// DefaultMaxPayloadBytes is the largest protobuf a Decoder accepts by
+	// default, compressed or not: the upstream WEBSOCKET_MAX_PAYLOAD_BYTES
+	// default (10 MiB).
+	DefaultMaxPayloadBytes = 10 << 20
+	// CompressionThreshold: Encode compresses a protobuf only when it is
+	// larger than this many bytes.
+	CompressionThreshold = 512
+	// SchemaVersion is the Header.schema_version of this schema.
+	SchemaVersion = 1
+)
+
+// zstdMagic starts every zstd frame; a legacy unframed value may be one.
+var zstdMagic = []byte{0x28, 0xB5, 0x2F, 0xFD}
+
+// Decode errors; every error Decode returns wraps exactly one of them.
+var (
+	ErrEmpty              = errors.New("empty payload")
+	ErrTooLarge           = errors.New("payload too large")
+	ErrMissingContentSize = errors.New("zstd frame does not declare its content size")
+	ErrCorruptZstd        = errors.New("corrupt zstd frame")
+	ErrInvalidProtobuf    = errors.New("invalid protobuf")
+	ErrUnframed           = errors.New("unframed payload rejected by strict decoder")
+)
+
+// ErrorClass returns a short label for a Decode error, for metrics and logs:
+// "empty", "too_large", "missing_content_size", "corrupt_zstd",
+// "invalid_protobuf", "unframed", or "other"; "" for nil.
+func ErrorClass(err error) string {
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, ErrEmpty):
+		return "empty"
+	case errors.Is(err, ErrTooLarge):
+		return "too_large"
+	case errors.Is(err, ErrMissingContentSize):
+		return "missing_content_size"
+	case errors.Is(err, ErrCorruptZstd):
+		return "corrupt_zstd"
+	case errors.Is(err, ErrInvalidProtobuf):
+		return "invalid_protobuf"
+	case errors.Is(err, ErrUnframed):
+		return "unframed"
+	}
+	return "other"
+}
+
+// Decoder decodes framed values. It is safe for concurrent use.
+type Decoder struct {
+	max    int
+	strict bool
+	zstd   *zstd.Decoder
+}
+
+// DecoderOption configures NewDecoder.
+type DecoderOption func(*Decoder)
+
+// WithMaxPayloadBytes sets the size limit (values <= 0 mean the default): the
+// largest protobuf accepted, before or after decompression. A framed value
+// may be one byte longer, for its framing byte.
+func WithMaxPayloadBytes(n int) DecoderOption {
+	return func(d *Decoder) {
+		if n > 0 {
+			d.max = n
+		}
+	}
+}
+
+// Strict makes the decoder reject values whose first byte is neither 0x00
+// nor 0x01 (legacy unframed protobuf) with ErrUnframed.
+func Strict() DecoderOption { return func(d *Decoder) { d.strict = true } }
+
+// NewDecoder returns a compatible decoder with DefaultMaxPayloadBytes, as
+// changed by opts.
+func NewDecoder(opts ...DecoderOption) *Decoder {
+	d := &Decoder{max: DefaultMaxPayloadBytes}
+	for _, o := range opts {
+		o(d)
+	}
+	zd, err := zstd.NewReader(nil,
+		zstd.WithDecoderMaxMemory(uint64(d.max)),
+		zstd.WithDecodeAllCapLimit(true),
+		zstd.WithDecoderConcurrency(0),
+	)
+	if err != nil {
+		// Only invalid options fail, and ours are fixed and valid.
+		panic(fmt.Sprintf("protocol: zstd decoder: %v", err))
+	}
+	d.zstd = zd
+	return d
+}
+
+// MaxPayloadBytes returns the decoder's size limit.
+func (d *Decoder) MaxPayloadBytes() int { return d.max }
+
+var defaultDecoder = sync.OnceValue(func() *Decoder { return NewDecoder() })
+
+// Decode decodes value with a shared compatible decoder and the default
+// size limit.
+func Decode(value []byte) (*pb.DashStreamMessage, error) { return defaultDecoder().Decode(value) }
+
+// Decode decodes one framed value into a message.
+func (d *Decoder) Decode(value []byte) (*pb.DashStreamMessage, error) {
+	raw, err := d.Unframe(value)
+	if err != nil {
+		return nil, err
+	}
+	msg := new(pb.DashStreamMessage)
+	if err := proto.Unmarshal(raw, msg); err != nil {
+		return nil, fmt.Errorf("protocol: %w: %w", ErrInvalidProtobuf, err)
+	}
+	return msg, nil
+}
+
+// Unframe checks value's size and framing and returns its protobuf bytes,
+// decompressed if needed, without decoding them. The result may share memory
+// with value.
+func (d *Decoder) Unframe(value []byte) ([]byte, error) {
+	if len(value) == 0 {
+		return nil, fmt.Errorf("protocol: %w", ErrEmpty)
+	}
+	switch value[0] {
+	case FrameRaw:
+		if len(value)-1 > d.max {
+			return nil, d.tooLarge("value", len(value)-1)
+		}
+		return value[1:], nil
+	case FrameZstd:
+		if len(value)-1 > d.max {
+			return nil, d.tooLarge("value", len(value)-1)
+		}
+		return d.decompress(value[1:])
+	}
+	if d.strict {
+		return nil, fmt.Errorf("protocol: %w: first byte 0x%02x", ErrUnframed, value[0])
+	}
+	if len(value) > d.max {
+		return nil, d.tooLarge("value", len(value))
+	}
+	if bytes.HasPrefix(value, zstdMagic) {
+		return d.decompress(value)
+	}
+	return value, nil
+}
+
+func (d *Decoder) tooLarge(what string, n int) error {
+	return fmt.Errorf("protocol: %w: %s of %d bytes exceeds %d", ErrTooLarge, what, n, d.max)
+}
+
+// decompress inflates one zstd frame into a buffer of exactly its declared
+// content size, so neither a huge claim nor a lying one can exceed the limit.
+func (d *Decoder) decompress(frame []byte) ([]byte, error) {
+	var h zstd.Header
+	if err := h.Decode(frame); err != nil {
+		return nil, fmt.Errorf("protocol: %w: header: %w", ErrCorruptZstd, err)
+	}
+	if h.Skippable || !h.HasFCS {
+		return nil, fmt.Errorf("protocol: %w", ErrMissingContentSize)
+	}
+	if h.FrameContentSize > uint64(d.max) {
+		return nil, d.tooLarge("declared content size", int(min(h.FrameContentSize, 1<<62)))
+	}
+	out, err := d.zstd.DecodeAll(frame, make([]byte, 0, h.FrameContentSize))
+	if err != nil {
+		return nil, fmt.Errorf("protocol: %w: %w", ErrCorruptZstd, err)
+	}
+	if uint64(len(out)) != h.FrameContentSize {
+		return nil, fmt.Errorf("protocol: %w: content is %d bytes, header declares %d", ErrCorruptZstd, len(out), h.FrameContentSize)
+	}
+	return out, nil
+}
+
+var encoder = sync.OnceValue(func() *zstd.Encoder {
+	// Level 3 (SpeedDefault), no checksum, no dictionary; single segment so
+	// every frame declares its content size, as consumers require.
+	e, err := zstd.NewWriter(nil,
+		zstd.WithEncoderLevel(zstd.SpeedDefault),
+		zstd.WithEncoderCRC(false),
+		zstd.WithSingleSegment(true),
+		zstd.WithEncoderConcurrency(1),
+	)
+	if err != nil {
+		panic(fmt.Sprintf("protocol: zstd encoder: %v", err))
+	}
+	return e
+})
+
+// Encode frames msg as a Kafka value: 0x00 ‖ protobuf, or, when the protobuf
+// is over CompressionThreshold bytes and zstd makes it smaller, 0x01 ‖ zstd
+// with every header's compression field set to ZSTD. msg is not modified.
+// A protobuf over DefaultMaxPayloadBytes fails with ErrTooLarge, since no
+// consumer would accept it.
+func Encode(msg *pb.DashStreamMessage) ([]byte, error) {
+	if hasCompressionSet(msg) {
+		msg = proto.Clone(msg).(*pb.DashStreamMessage)
+		setCompression(msg, pb.CompressionType_COMPRESSION_NONE)
+	}
+	raw, err := proto.Marshal(msg)
+	if err != nil {
+		return nil, fmt.Errorf("protocol: encode: %w", err)
+	}
+	if len(raw) > DefaultMaxPayloadBytes {
+		return nil, fmt.Errorf("protocol: encode: %w: protobuf of %d bytes exceeds %d", ErrTooLarge, len(raw), DefaultMaxPayloadBytes)
+	}
+	if len(raw) <= CompressionThreshold {
+		return frameRaw(raw), nil
+	}
+	// The headers inside a compressed value say so: compress the re-encoding
+	// with that set, and keep it only if it is smaller.
+	marked := proto.Clone(msg).(*pb.DashStreamMessage)
+	setCompression(marked, pb.CompressionType_COMPRESSION_ZSTD)
+	rawMarked, err := proto.Marshal(marked)
+	if err != nil {
+		return nil, fmt.Errorf("protocol: encode: %w", err)
+	}
+	z := encoder().EncodeAll(rawMarked, []byte{FrameZstd})
+	if len(z)-1 >= len(rawMarked) {
+		return frameRaw(raw), nil
+	}
+	return z, nil
+}
+
+func frameRaw(raw []byte) []byte {
+	out := make([]byte, 1+len(raw))
+	out[0] = FrameRaw
+	copy(out[1:], raw)
+	return out
+}
+
+// headers returns every header inside msg: the variant's own and, for an
+// EventBatch, each inner event's.
+func headers(msg *pb.DashStreamMessage) []*pb.Header {
+	var hs []*pb.Header
+	switch m := msg.GetMessage().(type) {
+	case *pb.DashStreamMessage_Event:
+		hs = append(hs, m.Event.GetHeader())
+	case *pb.DashStreamMessage_StateDiff:
+		hs = append(hs, m.StateDiff.GetHeader())
+	case *pb.DashStreamMessage_TokenChunk:
+		hs = append(hs, m.TokenChunk.GetHeader())
+	case *pb.DashStreamMessage_ToolExecution:
+		hs = append(hs, m.ToolExecution.GetHeader())
+	case *pb.DashStreamMessage_Checkpoint:
+		hs = append(hs, m.Checkpoint.GetHeader())
+	case *pb.DashStreamMessage_Metrics:
+		hs = append(hs, m.Metrics.GetHeader())
+	case *pb.DashStreamMessage_Error:
+		hs = append(hs, m.Error.GetHeader())
+	case *pb.DashStreamMessage_ExecutionTrace:
+		hs = append(hs, m.ExecutionTrace.GetHeader())
+	case *pb.DashStreamMessage_EventBatch:
+		hs = append(hs, m.EventBatch.GetHeader())
+		for _, e := range m.EventBatch.GetEvents() {
+			hs = append(hs, e.GetHeader())
+		}
+	}
+	return hs
+}
+
+func hasCompressionSet(msg *pb.DashStreamMessage) bool {
+	for _, h := range headers(msg) {
+		if h.GetCompression() != pb.CompressionType_COMPRESSION_NONE {
+			return true
+		}
+	}
+	return false
+}
+
+func setCompression(msg *pb.DashStreamMessage, c pb.CompressionType) {
+	for _, h := range headers(msg) {
+		if h != nil {
+			h.Compression = c
+		}
+	}
+}
