@@ -10,8 +10,13 @@ import (
 // Parse reads one JSON value, optionally surrounded by whitespace. It returns
 // a *SyntaxError for anything RFC 8259 does not allow and for duplicate keys,
 // invalid UTF-8, lone surrogate escapes and nesting deeper than MaxDepth.
+//
+// String values and number literals without escapes share the memory of one
+// copy of data, made up front: a parse costs a handful of allocations however
+// many strings the document holds, and a node keeps that copy alive as long
+// as it lives.
 func Parse(data []byte) (*Node, error) {
-	p := parser{data: data}
+	p := parser{data: data, src: string(data)}
 	p.skipSpace()
 	n, err := p.value(1)
 	if err != nil {
@@ -26,27 +31,79 @@ func Parse(data []byte) (*Node, error) {
 
 type parser struct {
 	data []byte
-	pos  int
+	// src is a copy of data as a string; unescaped strings and number
+	// literals are substrings of it.
+	src string
+	pos int
 	// Scratch stacks shared by all containers of one parse, so that
 	// collecting children does not grow a fresh slice per container.
 	kids  []*Node
 	names []string
 	buf   []byte
-	slab  []Node
+	// Chunks that nodes and container slices are carved from.
+	slab      []Node
+	elemSlab  []*Node
+	nameSlab  []string
+	orderSlab []int32
+	keySlab   []objectKeys
 }
 
-// node hands out nodes from a slab: one allocation per up to 64 nodes
-// instead of one per node. The slab is sized to what the remaining input can
-// hold (a node takes at least two bytes of JSON but for the last), so parsing
-// a tiny value, as every patch operation's value is, allocates one node and
-// does not pin a large slab in the tree that adopts it.
+// The parser allocates in chunks: nodes, and the slices and key indexes of
+// containers, are carved from arrays sized to what the remaining input can
+// hold (a node takes at least two bytes of JSON but for the last), up to 64
+// nodes or 256 slice elements at a time. A large document costs a few
+// allocations per hundred values, and a tiny one, as every patch operation's
+// value is, costs about one node and pins no large chunk in the tree that
+// adopts it. Carved slices have no spare capacity, so the update methods,
+// which copy before they change anything, can never write into a neighbour.
+
+func (p *parser) chunk(limit int) int { return min(limit, (len(p.data)-p.pos)/2+1) }
+
 func (p *parser) node() *Node {
 	if len(p.slab) == 0 {
-		p.slab = make([]Node, min(64, (len(p.data)-p.pos)/2+1))
+		p.slab = make([]Node, p.chunk(64))
 	}
 	n := &p.slab[0]
 	p.slab = p.slab[1:]
 	return n
+}
+
+func (p *parser) carveElems(src []*Node) []*Node {
+	if len(src) > cap(p.elemSlab)-len(p.elemSlab) {
+		p.elemSlab = make([]*Node, 0, max(len(src), p.chunk(256)))
+	}
+	start := len(p.elemSlab)
+	p.elemSlab = append(p.elemSlab, src...)
+	return p.elemSlab[start:len(p.elemSlab):len(p.elemSlab)]
+}
+
+func (p *parser) carveNames(src []string) []string {
+	if len(src) > cap(p.nameSlab)-len(p.nameSlab) {
+		p.nameSlab = make([]string, 0, max(len(src), p.chunk(256)))
+	}
+	start := len(p.nameSlab)
+	p.nameSlab = append(p.nameSlab, src...)
+	return p.nameSlab[start:len(p.nameSlab):len(p.nameSlab)]
+}
+
+func (p *parser) carveOrder(n int) []int32 {
+	if n > cap(p.orderSlab)-len(p.orderSlab) {
+		p.orderSlab = make([]int32, 0, max(n, p.chunk(256)))
+	}
+	start := len(p.orderSlab)
+	for i := range n {
+		p.orderSlab = append(p.orderSlab, int32(i))
+	}
+	return p.orderSlab[start:len(p.orderSlab):len(p.orderSlab)]
+}
+
+func (p *parser) keys() *objectKeys {
+	if len(p.keySlab) == 0 {
+		p.keySlab = make([]objectKeys, p.chunk(16))
+	}
+	k := &p.keySlab[0]
+	p.keySlab = p.keySlab[1:]
+	return k
 }
 
 func (p *parser) fail(err error, detail string) *SyntaxError {
@@ -126,7 +183,7 @@ func (p *parser) number() (*Node, error) {
 	}
 	p.pos = end
 	n := p.node()
-	*n = Node{kind: Number, height: 1, text: string(p.data[start:end])}
+	*n = Node{kind: Number, height: 1, text: p.src[start:end]}
 	return n, nil
 }
 
@@ -164,7 +221,7 @@ func (p *parser) array(depth int) (*Node, error) {
 	n := p.node()
 	*n = Node{kind: Array, height: height + 1}
 	if len(p.kids) > base {
-		n.elems = slices.Clone(p.kids[base:])
+		n.elems = p.carveElems(p.kids[base:])
 		clear(p.kids[base:])
 		p.kids = p.kids[:base]
 	}
@@ -227,25 +284,37 @@ func (p *parser) object(depth int) (*Node, error) {
 	*n = Node{kind: Object, height: height + 1, obj: emptyKeys}
 	if count := len(p.kids) - base; count > 0 {
 		nbase := len(p.names) - count
-		keys := &objectKeys{names: slices.Clone(p.names[nbase:]), sorted: make([]int32, count)}
-		for i := range keys.sorted {
-			keys.sorted[i] = int32(i)
-		}
-		names := keys.names
-		slices.SortFunc(keys.sorted, func(a, b int32) int { return strings.Compare(names[a], names[b]) })
+		keys := p.keys()
+		keys.names = p.carveNames(p.names[nbase:])
+		keys.sorted = p.carveOrder(count)
+		sortByName(keys.sorted, keys.names)
 		for i := 1; i < count; i++ {
-			if names[keys.sorted[i]] == names[keys.sorted[i-1]] {
-				return nil, &SyntaxError{Offset: start, Err: ErrDuplicateKey, Detail: quoteDetail(names[keys.sorted[i]])}
+			if keys.names[keys.sorted[i]] == keys.names[keys.sorted[i-1]] {
+				return nil, &SyntaxError{Offset: start, Err: ErrDuplicateKey, Detail: quoteDetail(keys.names[keys.sorted[i]])}
 			}
 		}
 		n.obj = keys
-		n.elems = slices.Clone(p.kids[base:])
+		n.elems = p.carveElems(p.kids[base:])
 		clear(p.kids[base:])
 		p.kids = p.kids[:base]
 		clear(p.names[nbase:])
 		p.names = p.names[:nbase]
 	}
 	return n, nil
+}
+
+// sortByName orders member indices by name bytes: insertion sort for the
+// small objects that make up most documents, the library sort otherwise.
+func sortByName(order []int32, names []string) {
+	if len(order) > 12 {
+		slices.SortFunc(order, func(a, b int32) int { return strings.Compare(names[a], names[b]) })
+		return
+	}
+	for i := 1; i < len(order); i++ {
+		for j := i; j > 0 && names[order[j]] < names[order[j-1]]; j-- {
+			order[j], order[j-1] = order[j-1], order[j]
+		}
+	}
 }
 
 // str reads a string starting at the opening quote and returns its value.
@@ -262,7 +331,7 @@ func (p *parser) str() (string, error) {
 				return "", p.fail(ErrInvalidUTF8, "in string")
 			}
 			p.pos = i + 1
-			return string(raw), nil
+			return p.src[start:i], nil
 		case c == '\\':
 			return p.strEscaped(start, i)
 		case c < 0x20:

@@ -17,6 +17,7 @@ package statehash
 import (
 	"crypto/sha256"
 	"fmt"
+	"hash"
 
 	"github.com/dashstream/dashstream/protocol/jsontree"
 )
@@ -39,44 +40,75 @@ func Sum(doc []byte) ([32]byte, error) {
 	if err != nil {
 		return [32]byte{}, fmt.Errorf("statehash: %w", err)
 	}
-	return sha256.Sum256(AppendCanonical(make([]byte, 0, len(doc)), n)), nil
+	return SumTree(n), nil
 }
 
 // CanonicalizeTree returns the canonical JSON of a parsed document.
 func CanonicalizeTree(n *jsontree.Node) []byte { return AppendCanonical(nil, n) }
 
 // SumTree returns the SHA-256 of the canonical JSON of a parsed document.
+// The canonical text is streamed into the hash through a small buffer, never
+// held whole.
 func SumTree(n *jsontree.Node) [32]byte {
-	return sha256.Sum256(AppendCanonical(nil, n))
+	w := writer{buf: make([]byte, 0, flushAt+4096), hash: sha256.New()}
+	w.value(n)
+	w.hash.Write(w.buf)
+	var sum [32]byte
+	w.hash.Sum(sum[:0])
+	return sum
 }
 
 // AppendCanonical appends the canonical JSON of n to dst.
 func AppendCanonical(dst []byte, n *jsontree.Node) []byte {
+	w := writer{buf: dst}
+	w.value(n)
+	return w.buf
+}
+
+// flushAt is the buffered size at which a hashing writer feeds the hash.
+const flushAt = 16 << 10
+
+// writer produces canonical JSON into buf, handing full buffers to hash
+// when there is one.
+type writer struct {
+	buf  []byte
+	hash hash.Hash
+}
+
+func (w *writer) flush() {
+	if w.hash != nil && len(w.buf) >= flushAt {
+		w.hash.Write(w.buf)
+		w.buf = w.buf[:0]
+	}
+}
+
+func (w *writer) value(n *jsontree.Node) {
 	switch n.Kind() {
 	case jsontree.String:
-		return jsontree.AppendQuoted(dst, n.Literal())
+		w.buf = jsontree.AppendQuoted(w.buf, n.Literal())
 	case jsontree.Array:
-		dst = append(dst, '[')
+		w.buf = append(w.buf, '[')
 		for i := range n.Len() {
 			if i > 0 {
-				dst = append(dst, ',')
+				w.buf = append(w.buf, ',')
 			}
-			dst = AppendCanonical(dst, n.Index(i))
+			w.value(n.Index(i))
 		}
-		return append(dst, ']')
+		w.buf = append(w.buf, ']')
 	case jsontree.Object:
-		dst = append(dst, '{')
+		w.buf = append(w.buf, '{')
 		for i := range n.Len() {
 			if i > 0 {
-				dst = append(dst, ',')
+				w.buf = append(w.buf, ',')
 			}
 			name, v := n.SortedMember(i)
-			dst = jsontree.AppendQuoted(dst, name)
-			dst = append(dst, ':')
-			dst = AppendCanonical(dst, v)
+			w.buf = jsontree.AppendQuoted(w.buf, name)
+			w.buf = append(w.buf, ':')
+			w.value(v)
 		}
-		return append(dst, '}')
+		w.buf = append(w.buf, '}')
 	default:
-		return append(dst, n.Literal()...)
+		w.buf = append(w.buf, n.Literal()...)
 	}
+	w.flush()
 }
