@@ -64,7 +64,7 @@ test-wasm:
 
 ## bench: benchmarks with baselines measured in the same run.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./protocol/...
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./protocol/... ./server/...
 
 clean:
 	rm -f web/app.wasm web/app.wasm.br web/app.wasm.gz web/app.wasm.tmp

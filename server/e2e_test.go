@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -58,8 +57,7 @@ func TestE2E_DashboardPageBootsItsWasmInChromium(t *testing.T) {
 		t.Skip("browser test")
 	}
 	ctx := browserContext(t)
-	srv := httptest.NewServer(newHandler(config{WebDir: buildWeb(t)}))
-	defer srv.Close()
+	_, srv := startGateway(t, buildWeb(t))
 
 	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/")); err != nil {
 		t.Fatal(err)

@@ -1,8 +1,12 @@
-// Command server is the DashStream gateway. For now it serves the dashboard
-// (the go-app pages prerendered from app/ui and the app.wasm built from
-// ./wasm) and answers /healthz; the Kafka-to-WebSocket gateway lands next.
+// Command server is the DashStream gateway: it reads the DashStream topic
+// from Kafka (an embedded broker by default), fans every record out to
+// browsers over WebSockets with replay and resume, serves the dashboard, and
+// answers the operator endpoints. With --upstream it instead relays an
+// upstream websocket-server (proxy mode).
 //
-// Start it from the repository root (make run): it serves ./web.
+// Start it from the repository root (make run): it serves ./web and keeps
+// the embedded broker's log under ./data. Every setting is a flag with an
+// environment variable; run with -h to list them.
 package main
 
 import (
@@ -18,85 +22,84 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/maxence-charriere/go-app/v10/pkg/app"
+	"github.com/dashstream/dashstream/server/config"
+)
 
-	"github.com/dashstream/dashstream/app/ui"
+// Set at build time with -ldflags "-X main.gitSHA=… -X main.buildDate=…".
+var (
+	gitSHA    = "unknown"
+	buildDate = "unknown"
 )
 
 func main() {
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel()}))
 	if err := run(os.Args[1:], os.Getenv, log); err != nil {
 		log.Error("server stopped", "err", err)
 		os.Exit(1)
 	}
 }
 
+func logLevel() slog.Level {
+	if os.Getenv("DASHSTREAM_DEBUG") != "" {
+		return slog.LevelDebug
+	}
+	return slog.LevelInfo
+}
+
 func run(args []string, getenv func(string) string, log *slog.Logger) error {
-	cfg, err := loadConfig(args, getenv)
+	cfg, err := config.Load(args, getenv)
+	if errors.Is(err, config.ErrHelp) {
+		fmt.Print("Usage: server [flags]; every flag also reads the environment variable named beside it.\n\n" + config.Usage())
+		return nil
+	}
 	if err != nil {
 		return err
+	}
+	cfg.GitSHA, cfg.BuildDate = gitSHA, buildDate
+	if cfg.WebDir, err = filepath.Abs(cfg.WebDir); err != nil {
+		return fmt.Errorf("DASHSTREAM_WEB_DIR: %w", err)
 	}
 	if _, err := os.Stat(filepath.Join(cfg.WebDir, "app.wasm")); err != nil {
 		return fmt.Errorf("%s/app.wasm is missing (run `make wasm`, and start the server from the repository root): %w", cfg.WebDir, err)
 	}
+	log.Info("effective configuration", "config", cfg.Effective())
+
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	ln, err := net.Listen("tcp", cfg.Addr())
+	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port)))
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Addr(), err)
+		return fmt.Errorf("WEBSOCKET_HOST / WEBSOCKET_PORT: listen on %s:%d: %w", cfg.Host, cfg.Port, err)
 	}
-	srv := &http.Server{
-		Handler:           newHandler(cfg),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+	gw, err := start(ctx, cfg, log)
+	if err != nil {
+		ln.Close()
+		return err
 	}
-	log.Info("dashboard listening", "addr", ln.Addr().String(), "url", "http://localhost:"+fmt.Sprint(cfg.Port), "web_dir", cfg.WebDir)
+	srv := &http.Server{Handler: gw.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	if cfg.AuthToken == "" && cfg.Host != "127.0.0.1" && cfg.Host != "localhost" && cfg.Host != "::1" {
+		log.Warn("listening beyond loopback without DASHSTREAM_AUTH_TOKEN: anyone who can reach this port sees every run (browsers from other sites are still refused by the Origin check)")
+	}
+	log.Info("dashboard listening", "url", fmt.Sprintf("http://localhost:%d", cfg.Port), "mode", gw.mode)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	var serveErr error
 	select {
-	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
+	case serveErr = <-errc:
 	case <-ctx.Done():
+		log.Info("shutting down")
 	}
-	log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	// Clients first (1001 going away), then HTTP, then the pipeline.
+	gw.closeClients(shutdownCtx)
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Warn("http shutdown", "err", err)
 	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve: %w", err)
+	gw.stop(shutdownCtx)
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", serveErr)
 	}
 	return nil
 }
-
-// newHandler routes /healthz and serves the dashboard for everything else.
-func newHandler(cfg config) http.Handler {
-	ui.Routes()
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Header().Set("Cache-Control", "no-store")
-		fmt.Fprintln(w, "ok")
-	})
-	mux.Handle("/", &app.Handler{
-		Name:        ui.Title,
-		ShortName:   ui.Title,
-		Title:       ui.Title,
-		Description: "Live observability for graph-workflow runs",
-		Icon:        app.Icon{Default: "/web/icon.png", SVG: "/web/icon.svg"},
-		Styles:      []string{"/web/app.css"},
-		// The default resolver only serves ./web; this one serves the
-		// configured folder at the same /web/ URLs.
-		Resources: webDir{http.StripPrefix("/web/", http.FileServer(http.Dir(cfg.WebDir)))},
-	})
-	return mux
-}
-
-// webDir serves static resources from a folder under the /web/ prefix.
-type webDir struct{ http.Handler }
-
-// Resolve keeps resource URLs as they are: they already start with /web/.
-func (webDir) Resolve(location string) string { return location }

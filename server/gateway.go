@@ -1,0 +1,334 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/dashstream/dashstream/app/ui"
+	"github.com/dashstream/dashstream/protocol"
+	"github.com/dashstream/dashstream/protocol/control"
+	"github.com/dashstream/dashstream/server/admit"
+	"github.com/dashstream/dashstream/server/assets"
+	"github.com/dashstream/dashstream/server/config"
+	"github.com/dashstream/dashstream/server/hub"
+	"github.com/dashstream/dashstream/server/metrics"
+	"github.com/dashstream/dashstream/server/proxy"
+	"github.com/dashstream/dashstream/server/replay"
+	"github.com/dashstream/dashstream/server/replay/memory"
+	"github.com/dashstream/dashstream/server/replay/redisstore"
+	"github.com/dashstream/dashstream/server/schemas"
+	"github.com/dashstream/dashstream/server/source"
+	"github.com/dashstream/dashstream/server/status"
+)
+
+// gateway is the assembled server; start builds it, stop takes it apart in
+// reverse order.
+type gateway struct {
+	mode    string // embedded | kafka | proxy
+	handler http.Handler
+	brokers []string // the Kafka the gateway reads (the embedded broker's address by default)
+
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	clients func(context.Context) error
+	closers []func(context.Context)
+	log     *slog.Logger
+}
+
+// closeClients closes every WebSocket client with 1001.
+func (g *gateway) closeClients(ctx context.Context) {
+	if err := g.clients(ctx); err != nil {
+		g.log.Warn("clients did not close in time", "err", err)
+	}
+}
+
+// stop ends the background work and releases resources, newest first.
+func (g *gateway) stop(ctx context.Context) {
+	g.cancel()
+	done := make(chan struct{})
+	go func() { g.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		g.log.Warn("background work did not stop in time")
+	}
+	for i := len(g.closers) - 1; i >= 0; i-- {
+		g.closers[i](ctx)
+	}
+}
+
+// goRun starts fn as owned background work.
+func (g *gateway) goRun(ctx context.Context, fn func(context.Context)) {
+	g.wg.Add(1)
+	go func() { defer g.wg.Done(); fn(ctx) }()
+}
+
+func start(parent context.Context, cfg *config.Config, log *slog.Logger) (*gateway, error) {
+	ctx, cancel := context.WithCancel(parent)
+	g := &gateway{cancel: cancel, log: log}
+	ok := false
+	defer func() {
+		if !ok {
+			g.stop(context.Background())
+		}
+	}()
+	m := metrics.New()
+	mux := http.NewServeMux()
+	gate := admit.New(admit.Policy{
+		MaxPerIP: cfg.MaxConnectionsPerIP, TrustedProxies: cfg.TrustedProxies,
+		AllowedOrigins: cfg.AllowedOrigins, AuthToken: cfg.AuthToken, AdminToken: cfg.AdminToken,
+	}, func(reason string) {
+		m.RejectedConnections.Inc()
+		m.RejectedByReason.WithLabelValues(reason).Inc()
+	})
+
+	if cfg.Proxy() {
+		g.mode = "proxy"
+		px, err := proxy.New(proxy.Config{Upstream: cfg.Upstream, SendTimeout: cfg.SendTimeout, MaxPayloadBytes: cfg.MaxPayloadBytes}, gate, log)
+		if err != nil {
+			return nil, err
+		}
+		px.Routes(mux)
+		g.clients = px.Shutdown
+		mux.HandleFunc("GET /healthz", healthz)
+		mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+			ready, why := px.Ready(r.Context())
+			code := http.StatusOK
+			if !ready {
+				code = http.StatusServiceUnavailable
+			}
+			writeJSON(w, code, map[string]any{"ready": ready, "reason": why})
+		})
+	} else if err := g.startPipeline(ctx, cfg, m, mux, log); err != nil {
+		return nil, err
+	}
+
+	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry}))
+	schemas.Open(cfg.SchemasPath, func(r *http.Request) error {
+		if !gate.OriginAllowed(r) {
+			return fmt.Errorf("origin not allowed")
+		}
+		if cfg.AuthToken == "" && cfg.AdminToken == "" {
+			return nil
+		}
+		tok := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if tok == "" {
+			tok = r.URL.Query().Get("token")
+		}
+		if tok != "" && (tok == cfg.AuthToken || gate.IsAdmin(tok)) {
+			return nil
+		}
+		return fmt.Errorf("a valid token is required to change expected schemas")
+	}, log).Routes(mux)
+
+	web := assets.New(cfg.WebDir)
+	mux.Handle(assets.Prefix, web)
+	ui.Routes()
+	mux.Handle("/", &app.Handler{
+		Name:                    ui.Title,
+		ShortName:               ui.Title,
+		Title:                   ui.Title,
+		Description:             "Live observability for graph-workflow runs",
+		Icon:                    app.Icon{Default: "/web/icon.png", SVG: "/web/icon.svg"},
+		Styles:                  []string{"/web/app.css"},
+		Resources:               web,
+		WasmContentLengthHeader: assets.UncompressedLengthHeader,
+	})
+	g.handler = mux
+	ok = true
+	return g, nil
+}
+
+// startPipeline builds the Kafka-to-WebSocket path: broker (embedded or
+// real), replay store, source, hub, status.
+func (g *gateway) startPipeline(ctx context.Context, cfg *config.Config, m *metrics.Gateway, mux *http.ServeMux, log *slog.Logger) error {
+	brokers := cfg.Brokers
+	namespaceBrokers := strings.Join(cfg.Brokers, ",")
+	var clientOpts []kgo.Opt
+	if cfg.Embedded() {
+		g.mode = "embedded"
+		dataDir, err := filepath.Abs(filepath.Join(cfg.DataDir, "kafka"))
+		if err != nil {
+			return fmt.Errorf("DASHSTREAM_DATA_DIR: %w", err)
+		}
+		emb, err := source.StartEmbedded(source.EmbeddedConfig{
+			DataDir: dataDir, Topics: topics(cfg), Partitions: int32(cfg.EmbeddedPartitions),
+			Retention: cfg.EmbeddedRetention, MaxBytes: cfg.EmbeddedMaxBytes,
+		}, log)
+		if err != nil {
+			return err
+		}
+		g.closers = append(g.closers, func(context.Context) { emb.Close() })
+		brokers = emb.Brokers()
+		g.brokers = brokers
+		// The broker's port changes at every start; the namespace must not,
+		// or browsers would lose their stored cursors at each restart.
+		namespaceBrokers = "embedded:" + dataDir
+	} else {
+		g.mode = "kafka"
+		g.brokers = brokers
+		opts, err := source.ClientOpts(cfg.Security)
+		if err != nil {
+			return err
+		}
+		clientOpts = opts
+	}
+	namespace := control.ResumeNamespace(cfg.Topic, cfg.GroupID, namespaceBrokers, cfg.ClusterID)
+
+	ring, err := memory.New(memory.Config{MaxRecords: cfg.MemoryRecords, MaxBytes: cfg.MemoryBytes})
+	if err != nil {
+		return fmt.Errorf("REPLAY_BUFFER_MEMORY_SIZE: %w", err)
+	}
+	var store replay.Store = ring
+	replayHealth := func() status.ReplayHealth {
+		st := ring.Stats()
+		return status.ReplayHealth{MemoryHits: int64(st.Hits), MemoryRecords: st.Records, MaxMemoryRecords: cfg.MemoryRecords}
+	}
+	if cfg.RedisURL != "" {
+		opt, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			return fmt.Errorf("REDIS_URL: %w", err)
+		}
+		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = 2*time.Second, 2*time.Second, 2*time.Second
+		// go-redis logs every failed dial by default; rate-limit it.
+		redis.SetLogger(redisstore.NewLogger(log, time.Minute))
+		rc := redis.NewClient(opt)
+		g.closers = append(g.closers, func(context.Context) { rc.Close() })
+		rs, err := redisstore.New(rc, namespace, redisstore.Config{TTL: cfg.RedisTTL, MaxEntries: cfg.RedisMaxSequences, Logger: log})
+		if err != nil {
+			return fmt.Errorf("redis replay store: %w", err)
+		}
+		latency := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "dashstream_websocket_redis_latency_ms", Help: "Redis replay-store operations, in milliseconds.",
+			Buckets: []float64{1, 5, 10, 25, 50, 100, 250, 500, 1000},
+		}, []string{"operation"})
+		m.Registry.MustRegister(latency)
+		tiered, err := replay.NewTiered(ring, rs, replay.TieredConfig{
+			QueueSize: cfg.MemoryRecords, Logger: log,
+			Observe: func(op string, d time.Duration) {
+				latency.WithLabelValues(op).Observe(float64(d) / float64(time.Millisecond))
+			},
+		})
+		if err != nil {
+			return fmt.Errorf("redis replay store: %w", err)
+		}
+		m.Registry.MustRegister(replay.NewCollector(tiered))
+		g.closers = append(g.closers, func(ctx context.Context) {
+			if err := tiered.Close(ctx); err != nil {
+				log.Warn("replay store did not flush to Redis", "err", err)
+			}
+		})
+		store = tiered
+		replayHealth = func() status.ReplayHealth {
+			st := tiered.Stats()
+			rst := ring.Stats()
+			return status.ReplayHealth{
+				RedisEnabled: true, RedisAvailable: st.Health.DurableOK, RedisLastError: st.Health.LastError,
+				MemoryHits: int64(st.MemoryHits), RedisHits: int64(st.DurableHits), RedisMisses: int64(st.DurableMisses),
+				RedisWriteDropped: int64(st.WriteDropped), RedisWriteFailures: int64(st.WriteFailures),
+				MemoryRecords: rst.Records, MaxMemoryRecords: cfg.MemoryRecords,
+				RedisTTLSecs: int(cfg.RedisTTL / time.Second), RedisMaxSequences: cfg.RedisMaxSequences,
+			}
+		}
+	} else {
+		m.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "replay_buffer_memory_hits_total", Help: "Replay reads answered from the memory ring.",
+		}, func() float64 { return float64(ring.Stats().Hits) }))
+	}
+
+	srcCfg := source.Config{
+		Brokers: brokers, Topic: cfg.Topic, DLQTopic: cfg.DLQTopic, DLQIncludePayload: cfg.DLQIncludePayload,
+		AutoOffsetReset: cfg.AutoOffsetReset, DecodeErrorPolicy: cfg.DecodeErrorPolicy, MaxPayloadBytes: cfg.MaxPayloadBytes,
+		OldDataUseTime: cfg.OldDataUseTime, OldDataGrace: cfg.OldDataGrace, ClientOpts: clientOpts,
+	}
+	fetcher := source.NewFetcher(srcCfg, 4)
+	g.closers = append(g.closers, func(context.Context) { fetcher.Close() })
+
+	var h *hub.Hub
+	sink := func(rec replay.Record) {
+		// The store first: a client that misses the record live finds it there.
+		if err := store.Append(ctx, rec); err != nil {
+			log.Debug("replay append", "err", err)
+		}
+		h.Publish(rec)
+	}
+	startAt := func(ctx context.Context, p int32) (int64, bool) {
+		if _, newest, ok, _ := store.Bounds(ctx, p); ok {
+			return newest + 1, true
+		}
+		return 0, false
+	}
+	src := source.New(srcCfg, sink, startAt, m, log)
+	h = hub.New(hub.Config{
+		ClientQueue: cfg.ClientQueue, SendTimeout: cfg.SendTimeout,
+		SlowClientThreshold: cfg.SlowClientThreshold, SlowClientWindow: cfg.SlowClientWindow,
+		ReplayTimeout: cfg.ReplayTimeout, ReplayMaxTotal: cfg.ReplayMaxTotal,
+		Admission: admit.Policy{
+			MaxPerIP: cfg.MaxConnectionsPerIP, TrustedProxies: cfg.TrustedProxies,
+			AllowedOrigins: cfg.AllowedOrigins, AuthToken: cfg.AuthToken, AdminToken: cfg.AdminToken,
+		},
+	}, store, fetcher, src, m, log)
+	g.clients = h.Shutdown
+	mux.Handle("GET /ws", h)
+
+	mdl := status.New(status.Inputs{
+		Source: src.Status, Clients: h.Clients, Totals: h.Totals, Replay: replayHealth,
+		Version: versionDoc(cfg, namespace, g.mode),
+	})
+	mdl.Routes(mux)
+	g.goRun(ctx, func(ctx context.Context) { _ = src.Run(ctx) })
+	g.goRun(ctx, mdl.Run)
+	return nil
+}
+
+func topics(cfg *config.Config) []string {
+	if cfg.DLQTopic == "" {
+		return []string{cfg.Topic}
+	}
+	return []string{cfg.Topic, cfg.DLQTopic}
+}
+
+// versionDoc is the /version document: the upstream fields plus ours.
+func versionDoc(cfg *config.Config, namespace, mode string) map[string]any {
+	return map[string]any{
+		"git_sha":             cfg.GitSHA,
+		"build_date":          cfg.BuildDate,
+		"schema_version":      protocol.SchemaVersion,
+		"component":           "websocket-server",
+		"implementation":      "dashstream-go",
+		"mode":                mode,
+		"resume_namespace":    namespace,
+		"kafka_topic":         cfg.Topic,
+		"kafka_group_id":      cfg.GroupID,
+		"max_payload_bytes":   cfg.MaxPayloadBytes,
+		"decode_error_policy": cfg.DecodeErrorPolicy,
+		"replay_max_total":    cfg.ReplayMaxTotal,
+		"config":              cfg.Effective(),
+	}
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func healthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write([]byte("ok\n"))
+}

@@ -1,0 +1,187 @@
+// Package hub is the WebSocket side of the gateway: it fans every record out
+// to every connected client, answers resume requests from the replay store
+// (and from Kafka itself for cursors older than the store), and guards /ws.
+//
+// Wire protocol (upstream-compatible): every binary frame is exactly one
+// Kafka value, immediately preceded by its {"type":"cursor"} text frame; one
+// goroutine per connection writes, so nothing can come between the two.
+//
+// Where it does better than upstream:
+//   - each client has its own bounded live queue; a client that falls behind
+//     is caught up from the replay store instead of losing records, and is
+//     disconnected only when it lags past the threshold within the window; it
+//     never slows ingest or other clients;
+//   - live records queued during a replay are filtered per connection, so a
+//     client never sees a duplicate or an offset going backwards;
+//   - replay paging never skips a record; every hole is filled from Kafka or
+//     reported as a gap with its exact range; cursor_stale means the data is
+//     gone from Kafka too; REPLAY_MAX_TOTAL is enforced per record, and
+//     partitions a capped replay did not finish get no live records until
+//     the client resumes them, so a cap can never hide a hole;
+//   - every send has a timeout; closes carry valid codes; cursor_reset
+//     clears the shared store only for an admin.
+package hub
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/dashstream/dashstream/server/admit"
+	"github.com/dashstream/dashstream/server/metrics"
+	"github.com/dashstream/dashstream/server/replay"
+)
+
+// Config configures a Hub.
+type Config struct {
+	ClientQueue         int           // live records queued per client (WEBSOCKET_BUFFER_SIZE)
+	SendTimeout         time.Duration // bound of every send
+	SlowClientThreshold int64         // records lagged within the window before disconnect; 0 disables
+	SlowClientWindow    time.Duration // 0: the connection's lifetime
+	ReplayTimeout       time.Duration
+	ReplayMaxTotal      int
+	// PageSize is the most records per replay-store read (default 1000);
+	// pages are also sized to hold about PageBytes of values (default
+	// 8 MiB), so large records do not make a page huge.
+	PageSize  int
+	PageBytes int
+	// ResumeGrace is how long a new connection's live records wait for its
+	// first request before they flow anyway (default 2 s).
+	ResumeGrace time.Duration
+	// Admission of /ws connections (per-IP limit, token, Origin).
+	Admission admit.Policy
+}
+
+// Deep serves records older than the replay store from Kafka.
+type Deep interface {
+	// Bounds returns partition p's log start offset (offsets below it are
+	// gone) and its high watermark.
+	Bounds(ctx context.Context, p int32) (logStart, high int64, err error)
+	// Range calls fn in offset order for every forwardable record of
+	// partition p in [from, to].
+	Range(ctx context.Context, p int32, from, to int64, fn func(replay.Record) error) (logStart int64, err error)
+}
+
+// Skips tells which offsets the source skipped (never forwardable).
+type Skips interface {
+	KnownSkipped(p int32, from, to int64) bool
+}
+
+// Hub owns every connection.
+type Hub struct {
+	cfg   Config
+	store replay.Store
+	deep  Deep
+	skips Skips
+	m     *metrics.Gateway
+	log   *slog.Logger
+	gate  *admit.Gate
+
+	closing atomic.Bool
+	mu      sync.RWMutex
+	conns   map[*conn]struct{}
+	wg      sync.WaitGroup
+
+	// Totals for /health.
+	sendFailed  atomic.Int64
+	sendTimeout atomic.Int64
+	dropped     atomic.Int64
+}
+
+// New returns a Hub; deep and skips may be nil (no Kafka to fall back on).
+func New(cfg Config, store replay.Store, deep Deep, skips Skips, m *metrics.Gateway, log *slog.Logger) *Hub {
+	if cfg.ClientQueue <= 0 {
+		cfg.ClientQueue = 1024
+	}
+	if cfg.SendTimeout <= 0 {
+		cfg.SendTimeout = 5 * time.Second
+	}
+	if cfg.ReplayTimeout <= 0 {
+		cfg.ReplayTimeout = 30 * time.Second
+	}
+	if cfg.ReplayMaxTotal <= 0 {
+		cfg.ReplayMaxTotal = 10000
+	}
+	if cfg.PageSize <= 0 {
+		cfg.PageSize = 1000
+	}
+	if cfg.PageBytes <= 0 {
+		cfg.PageBytes = 8 << 20
+	}
+	if cfg.ResumeGrace <= 0 {
+		cfg.ResumeGrace = 2 * time.Second
+	}
+	h := &Hub{cfg: cfg, store: store, deep: deep, skips: skips, m: m, log: log, conns: map[*conn]struct{}{}}
+	h.gate = admit.New(cfg.Admission, func(reason string) {
+		m.RejectedConnections.Inc()
+		m.RejectedByReason.WithLabelValues(reason).Inc()
+	})
+	return h
+}
+
+// Publish offers a record to every connection without blocking. Call it
+// after the record is in the replay store, so that a connection that misses
+// it live finds it there.
+func (h *Hub) Publish(rec replay.Record) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for c := range h.conns {
+		c.offer(rec)
+	}
+}
+
+// Clients returns the number of connected clients.
+func (h *Hub) Clients() int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.conns)
+}
+
+// Totals returns lifetime counts for /health: send failures, send timeouts
+// and records clients could not take live.
+func (h *Hub) Totals() (sendFailed, sendTimeout, dropped int64) {
+	return h.sendFailed.Load(), h.sendTimeout.Load(), h.dropped.Load()
+}
+
+func (h *Hub) add(c *conn) {
+	h.mu.Lock()
+	h.conns[c] = struct{}{}
+	n := len(h.conns)
+	if h.closing.Load() {
+		// Admitted just before Shutdown began: it did not see this one.
+		c.shutdown(websocket.StatusGoingAway, "server shutting down")
+	}
+	h.mu.Unlock()
+	h.m.ConnectedClients.Set(float64(n))
+}
+
+func (h *Hub) remove(c *conn) {
+	h.mu.Lock()
+	delete(h.conns, c)
+	n := len(h.conns)
+	h.mu.Unlock()
+	h.m.ConnectedClients.Set(float64(n))
+}
+
+// Shutdown refuses new connections, closes every connection with 1001
+// (going away) and waits for them to end or ctx to expire.
+func (h *Hub) Shutdown(ctx context.Context) error {
+	h.mu.Lock()
+	h.closing.Store(true)
+	for c := range h.conns {
+		c.shutdown(websocket.StatusGoingAway, "server shutting down")
+	}
+	h.mu.Unlock()
+	done := make(chan struct{})
+	go func() { h.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
