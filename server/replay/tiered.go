@@ -20,8 +20,9 @@ type TieredConfig struct {
 	// the front (otherwise a read below the front could find it in neither
 	// for a moment).
 	QueueSize int
-	// QueueBytes bounds the value bytes waiting in the queue, which holds
-	// the values alive while Redis is down. Default 64 MiB.
+	// QueueBytes bounds the value bytes not yet written (queued, or in the
+	// batch being written), which stay alive while Redis is down. Default
+	// 64 MiB.
 	QueueBytes int64
 	// BatchSize is the most records written in one round trip. Default 500.
 	BatchSize int
@@ -130,7 +131,8 @@ type Tiered struct {
 	// gen is bumped by Clear; queued records of an older generation are
 	// discarded instead of written.
 	gen atomic.Uint64
-	// queuedBytes is the value bytes in the queue.
+	// queuedBytes is the value bytes not yet written: queued, or in the
+	// batch the writer holds.
 	queuedBytes atomic.Int64
 
 	health healthState

@@ -26,7 +26,8 @@ type TieredStats struct {
 	Health Health
 
 	// Queued is the number of records waiting for the durable store, out
-	// of QueueCapacity; QueuedBytes, their value bytes.
+	// of QueueCapacity; QueuedBytes, the value bytes not yet written
+	// (queued or in the batch being written).
 	Queued, QueueCapacity int
 	QueuedBytes           int64
 	// Written counts records written to the durable store, in Batches

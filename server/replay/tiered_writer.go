@@ -40,10 +40,16 @@ func (t *Tiered) enqueue(rec Record) {
 	}
 }
 
-// dequeued releases an item's share of the queue's byte bound.
-func (t *Tiered) dequeued(it writeItem) writeItem {
-	t.queuedBytes.Add(-int64(len(it.rec.Value)))
-	return it
+// valueBytes is items' share of the queue's byte bound. The share is
+// returned once the items are written, dropped or cleared, not when they
+// leave the queue, so that the bound also covers the batch the writer holds
+// while the durable store hangs.
+func valueBytes(items []writeItem) int64 {
+	var n int64
+	for _, it := range items {
+		n += int64(len(it.rec.Value))
+	}
+	return n
 }
 
 // Flush waits until every record appended before the call was written to
@@ -111,7 +117,7 @@ func (t *Tiered) run() {
 			t.drain(batch)
 			return
 		case it := <-t.queue:
-			t.handle(t.dequeued(it), batch)
+			t.handle(it, batch)
 		case <-probe.C:
 			if !t.health.snapshot().DurableOK {
 				t.probe()
@@ -139,7 +145,7 @@ func (t *Tiered) handle(first writeItem, batch []writeItem) {
 		for {
 			select {
 			case it := <-t.queue:
-				if !add(t.dequeued(it)) {
+				if !add(it) {
 					break collect
 				}
 			default:
@@ -147,7 +153,10 @@ func (t *Tiered) handle(first writeItem, batch []writeItem) {
 			}
 		}
 	}
+	// write may compact batch in place, so the bytes are summed first.
+	n := valueBytes(batch)
 	t.write(batch)
+	t.queuedBytes.Add(-n)
 	if marker != nil {
 		close(marker)
 	}
@@ -233,8 +242,8 @@ func (t *Tiered) drain(batch []writeItem) {
 	for {
 		select {
 		case it := <-t.queue:
-			it = t.dequeued(it)
 			if t.abort.Err() != nil {
+				t.queuedBytes.Add(-int64(len(it.rec.Value)))
 				if it.flushed != nil {
 					close(it.flushed)
 				} else {
