@@ -291,6 +291,9 @@ func (g *gateway) startPipeline(ctx context.Context, cfg *config.Config, m *metr
 	mdl.Routes(mux)
 	g.goRun(ctx, func(ctx context.Context) { _ = src.Run(ctx) })
 	g.goRun(ctx, mdl.Run)
+	if cfg.DemoEnabled() {
+		return g.startDemo(ctx, cfg, brokers, m.Registry, log)
+	}
 	return nil
 }
 

@@ -168,7 +168,7 @@ var settings = []setting{
 			c.Demo, err = oneOf(strings.ToLower(v), "auto", "on", "off")
 			return
 		}},
-	{flag: "demo-seed", env: []string{"DASHSTREAM_DEMO_SEED"}, def: "1", help: "seed of the demo runs (same seed, same runs)",
+	{flag: "demo-seed", env: []string{"DASHSTREAM_DEMO_SEED"}, def: "0", help: "seed of the demo runs (same seed, same runs and thread ids; 0 picks one at start)",
 		apply: func(c *Config, v string) (err error) {
 			c.DemoSeed, err = strconv.ParseInt(v, 10, 64)
 			return wrapNum(err)
