@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -117,7 +118,9 @@ func BenchmarkFanout_BareWebsocket(b *testing.B) {
 }
 
 // benchResume replays 10,000 records of ~1 KB to one client per iteration.
-func benchResume(b *testing.B, store replay.Store) {
+// started, if not nil, is called once the store is filled, right before
+// the measured resumes.
+func benchResume(b *testing.B, store replay.Store, started func()) {
 	const n = 10_000
 	g := newGateway(b, Config{ReplayMaxTotal: n}, store, nil, nil)
 	for o := range int64(n) {
@@ -129,6 +132,9 @@ func benchResume(b *testing.B, store replay.Store) {
 		if err := f.Flush(context.Background()); err != nil {
 			b.Fatal(err)
 		}
+	}
+	if started != nil {
+		started()
 	}
 	b.ResetTimer()
 	for b.Loop() {
@@ -145,7 +151,7 @@ func benchResume(b *testing.B, store replay.Store) {
 
 func BenchmarkResume_Memory(b *testing.B) {
 	ring, _ := memory.New(memory.Config{MaxRecords: 20_000, MaxBytes: 1 << 30})
-	benchResume(b, ring)
+	benchResume(b, ring, nil)
 }
 
 // BenchmarkResume_Redis replays from Redis: the memory front holds only 100
@@ -159,15 +165,48 @@ func BenchmarkResume_Redis(b *testing.B) {
 		b.Fatal(err)
 	}
 	front, _ := memory.New(memory.Config{MaxRecords: 100})
-	tiered, err := replay.NewTiered(front, durable, replay.TieredConfig{QueueSize: 20_000})
+	counted := &countingDurable{Durable: durable}
+	tiered, err := replay.NewTiered(front, counted, replay.TieredConfig{QueueSize: 20_000})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer tiered.Close(context.Background())
-	before := durable.RoundTrips()
-	benchResume(b, tiered)
-	// A resume of 10,000 records reads 10 pages of 1,000.
-	b.ReportMetric(float64(durable.RoundTrips()-before)/float64(b.N)/10, "redis-round-trips/page")
+	var trips uint64
+	var calls int64
+	benchResume(b, tiered, func() {
+		trips, calls = durable.RoundTrips(), counted.calls.Load()
+	})
+	// Every durable call of a resume (the pages, and the bounds and
+	// partition lists it asks for) should be one round trip (M-714).
+	b.ReportMetric(float64(durable.RoundTrips()-trips)/float64(counted.calls.Load()-calls), "redis-round-trips/call")
+	b.ReportMetric(float64(counted.calls.Load()-calls)/float64(b.N), "redis-calls/resume")
+}
+
+// countingDurable counts the calls a Tiered store makes to the real Redis
+// store it wraps.
+type countingDurable struct {
+	replay.Durable
+	calls atomic.Int64
+}
+
+func (d *countingDurable) ReadPartition(ctx context.Context, p int32, after int64, limit int) ([]replay.Record, error) {
+	d.calls.Add(1)
+	return d.Durable.ReadPartition(ctx, p, after, limit)
+}
+
+func (d *countingDurable) ReadPartitionBefore(ctx context.Context, p int32, after, before int64, limit int) ([]replay.Record, error) {
+	d.calls.Add(1)
+	return d.Durable.ReadPartitionBefore(ctx, p, after, before, limit)
+}
+
+func (d *countingDurable) Bounds(ctx context.Context, p int32) (int64, int64, bool, error) {
+	d.calls.Add(1)
+	return d.Durable.Bounds(ctx, p)
+}
+
+func (d *countingDurable) Partitions(ctx context.Context) ([]int32, error) {
+	d.calls.Add(1)
+	return d.Durable.Partitions(ctx)
 }
 
 // countUntilComplete counts binary frames until replay_complete, reading
@@ -196,7 +235,15 @@ func countUntilComplete(b *testing.B, ws *websocket.Conn) int {
 // client that never reads: the two benchmarks are a pair, and their ratio
 // shows whether a stuck client slows a fast one.
 func benchFast(b *testing.B, withStuck bool) {
-	g := newGateway(b, Config{ClientQueue: 1024, SlowClientThreshold: 0}, nil, nil, nil)
+	// A burst larger than the queue is caught up from the store; the replay
+	// cap must not cut that short, or the client is sent away.
+	// The store holds the whole burst, since a record evicted before the
+	// catch-up reaches it is (rightly) reported as a gap, not delivered.
+	ring, err := memory.New(memory.Config{MaxRecords: b.N + 1, MaxBytes: int64(b.N+1) * 2048})
+	if err != nil {
+		b.Fatal(err)
+	}
+	g := newGateway(b, Config{ClientQueue: 1024, SlowClientThreshold: 0, ReplayMaxTotal: 1 << 30}, ring, nil, nil)
 	if withStuck {
 		s := g.dial(nil)
 		s.send(partitionResume(control.FromLatest, nil))

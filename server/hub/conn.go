@@ -255,6 +255,11 @@ func (c *conn) writeLoop() error {
 				return err
 			}
 		case req := <-c.reqs:
+			// A request usually arrives while the writer waits, uncorked;
+			// a replay is thousands of frames, so batch them.
+			if c.cork != nil {
+				c.cork.cork()
+			}
 			if err := c.handle(req); err != nil {
 				return err
 			}
