@@ -248,9 +248,9 @@ func frameRaw(raw []byte) []byte {
 	return out
 }
 
-// headers returns every header inside msg: the variant's own and, for an
-// EventBatch, each inner event's.
-func headers(msg *pb.DashStreamMessage) []*pb.Header {
+// Headers returns every header inside msg: the variant's own and, for an
+// EventBatch, each inner event's (a batch's thread ids are its events').
+func Headers(msg *pb.DashStreamMessage) []*pb.Header {
 	var hs []*pb.Header
 	switch m := msg.GetMessage().(type) {
 	case *pb.DashStreamMessage_Event:
@@ -279,7 +279,7 @@ func headers(msg *pb.DashStreamMessage) []*pb.Header {
 }
 
 func hasCompressionSet(msg *pb.DashStreamMessage) bool {
-	for _, h := range headers(msg) {
+	for _, h := range Headers(msg) {
 		if h.GetCompression() != pb.CompressionType_COMPRESSION_NONE {
 			return true
 		}
@@ -288,7 +288,7 @@ func hasCompressionSet(msg *pb.DashStreamMessage) bool {
 }
 
 func setCompression(msg *pb.DashStreamMessage, c pb.CompressionType) {
-	for _, h := range headers(msg) {
+	for _, h := range Headers(msg) {
 		if h != nil {
 			h.Compression = c
 		}

@@ -158,7 +158,7 @@ func TestEncode_EventBatchMarksEveryHeader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, h := range headers(got) {
+	for i, h := range Headers(got) {
 		if h.GetCompression() != pb.CompressionType_COMPRESSION_ZSTD {
 			t.Errorf("header %d: compression %v", i, h.GetCompression())
 		}

@@ -50,6 +50,7 @@ func TestGateway_DemoRunsReachAClientAndVerify(t *testing.T) {
 	if st.Runs == 0 || st.HashesVerified == 0 {
 		t.Fatalf("%d messages gave %d runs and %d verified hashes", applied, st.Runs, st.HashesVerified)
 	}
+	t.Logf("%+v", st)
 	if st.CorruptedRuns != 0 || st.HashMismatches != 0 || st.PatchFailures != 0 {
 		t.Fatalf("demo runs corrupted: %+v", st)
 	}

@@ -136,7 +136,7 @@ func start(parent context.Context, cfg *config.Config, log *slog.Logger) (*gatew
 
 	web := assets.New(cfg.WebDir)
 	mux.Handle(assets.Prefix, web)
-	ui.Routes()
+	ui.Routes(nil) // prerendered pages: no session, the connecting state
 	mux.Handle("/", &app.Handler{
 		Name:                    ui.Title,
 		ShortName:               ui.Title,

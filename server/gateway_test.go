@@ -140,7 +140,7 @@ func TestGateway_HTTPSurface(t *testing.T) {
 	}
 
 	resp, page := get(t, srv.URL+"/", nil)
-	if resp.StatusCode != 200 || !bytes.Contains(page, []byte("<title>DashStream</title>")) || bytes.Contains(page, []byte("githubusercontent")) {
+	if resp.StatusCode != 200 || !bytes.Contains(page, []byte("DashStream</title>")) || bytes.Contains(page, []byte("githubusercontent")) {
 		t.Errorf("/: %d\n%.500s", resp.StatusCode, page)
 	}
 }

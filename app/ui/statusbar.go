@@ -1,0 +1,93 @@
+// Package ui holds the dashboard's go-app components and its route table
+// (Routes). The same table is registered by the browser build (./wasm),
+// with the session as the Source, and by the server, which prerenders the
+// pages with none.
+package ui
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+
+	"github.com/dashstream/dashstream/app/session"
+)
+
+// Title is the product name shown in the header and the page title.
+const Title = "DashStream"
+
+// ConnState is the connection state the shell displays: the
+// session.State names.
+type ConnState string
+
+// Connection states, as session.State.String spells them.
+const (
+	Connecting   ConnState = "connecting"
+	Connected    ConnState = "connected"
+	Replaying    ConnState = "replaying"
+	Reconnecting ConnState = "reconnecting"
+	Stalled      ConnState = "stalled"
+)
+
+// StatusBar draws the health model as a footer: the state (data-state),
+// the epoch, messages applied, quarantined runs and the apply lag, and a
+// polite live region that announces connection changes only (not every
+// count), so screen readers are not flooded.
+func StatusBar(h session.Health, now time.Time) app.UI {
+	st := h.State.String()
+	item := func(key, name, value string) app.UI {
+		return app.Span().Class("status-item").Attr("data-key", key).Body(
+			app.Span().Class("status-name").Text(name+" "),
+			app.Span().Class("status-value").Text(value),
+		)
+	}
+	announce := label(ConnState(st))
+	if h.State == session.Reconnecting && h.LastError != "" {
+		announce += ": " + h.LastError
+	}
+	lag := "–"
+	if h.QueueDepth > 0 || h.ApplyLag > 0 {
+		lag = h.ApplyLag.Round(time.Millisecond).String()
+	}
+	return app.Footer().ID("status-bar").Class("statusbar", "statusbar-"+st).Attr("data-state", st).Body(
+		app.Span().ID("conn-announce").Class("status-state").Attr("role", "status").Aria("live", "polite").Text(announce),
+		item("epoch", "epoch", strconv.FormatUint(h.Epoch, 10)),
+		item("applied", "applied", strconv.FormatUint(h.Applied, 10)),
+		item("verified", "hashes verified", strconv.FormatUint(h.HashesVerified, 10)),
+		item("quarantined", "quarantined", strconv.Itoa(h.Quarantined)),
+		item("lag", "apply lag", lag),
+		app.If(len(h.ReplayingThreads) > 0, func() app.UI {
+			return item("replaying", "replaying runs", strconv.Itoa(len(h.ReplayingThreads)))
+		}),
+		app.If(shellDecodeErrors(h) > 0, func() app.UI {
+			return item("decode-errors", "decode errors", strconv.FormatUint(shellDecodeErrors(h), 10))
+		}),
+		app.If(h.SchemaMismatch != "", func() app.UI {
+			return app.Span().Class("status-warn").Text(h.SchemaMismatch)
+		}),
+	)
+}
+
+func shellDecodeErrors(h session.Health) uint64 {
+	var n uint64
+	for _, v := range h.DecodeErrors {
+		n += v
+	}
+	return n
+}
+
+func label(st ConnState) string {
+	switch st {
+	case Connecting:
+		return "Connecting…"
+	case Connected:
+		return "Connected"
+	case Replaying:
+		return "Catching up…"
+	case Reconnecting:
+		return "Reconnecting…"
+	case Stalled:
+		return "Stalled: no data while the server has traffic"
+	}
+	return string(st)
+}
