@@ -18,7 +18,7 @@ import (
 // connect runs one connection from /version to its end. healthy reports
 // whether it got as far as a completed resume (which resets the back-off).
 func (s *Session) connect(ctx context.Context) (healthy bool, err error) {
-	v, err := fetchVersion(ctx, s.client, s.cfg.BaseURL, s.cfg.RequestTimeout)
+	v, err := fetchVersion(ctx, s.cfg.BaseURL, s.cfg.RequestTimeout)
 	if err != nil {
 		return false, &connError{Reason: "version", Err: err}
 	}
@@ -285,7 +285,7 @@ func (s *Session) pollHealth(ctx context.Context, out chan<- serverTraffic) {
 			return
 		case <-t.C:
 		}
-		doc, err := getJSON(ctx, s.client, s.cfg.BaseURL+"/health", s.cfg.RequestTimeout)
+		doc, err := getJSON(ctx, s.cfg.BaseURL+"/health", s.cfg.RequestTimeout)
 		if err != nil {
 			continue // the socket's own errors say more; /health is advisory
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -18,9 +17,8 @@ import (
 // Session is the dashboard's live connection and its run store. Create it
 // with New, start it with Run, and read it with Read, Health and Subscribe.
 type Session struct {
-	cfg    Config
-	client *http.Client
-	rng    *rand.Rand // only the Run goroutine uses it
+	cfg Config
+	rng *rand.Rand // only the Run goroutine uses it
 
 	// mu is the store lock: the apply loop holds it to mutate the store and
 	// the thread→partition map; Read holds it for views.
@@ -81,7 +79,6 @@ func New(cfg Config) (*Session, error) {
 	}
 	s := &Session{
 		cfg:        cfg,
-		client:     &http.Client{},
 		rng:        rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)),
 		store:      runstate.NewStore(cfg.Store),
 		threadPart: map[string]int32{},

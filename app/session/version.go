@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"time"
 
@@ -27,31 +25,22 @@ type serverVersion struct {
 var ErrBadResponse = errors.New("session: unexpected server response")
 
 // getJSON fetches a small JSON document (at most 1 MiB).
-func getJSON(ctx context.Context, client *http.Client, url string, timeout time.Duration) (gjson.Result, error) {
+func getJSON(ctx context.Context, url string, timeout time.Duration) (gjson.Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	status, body, err := httpGet(ctx, url, 1<<20)
 	if err != nil {
 		return gjson.Result{}, fmt.Errorf("GET %s: %w", url, err)
 	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return gjson.Result{}, fmt.Errorf("GET %s: %w", url, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return gjson.Result{}, fmt.Errorf("GET %s: %w", url, err)
-	}
-	if resp.StatusCode != http.StatusOK || !gjson.ValidBytes(body) {
-		return gjson.Result{}, fmt.Errorf("%w: GET %s: status %d", ErrBadResponse, url, resp.StatusCode)
+	if status != 200 || !gjson.ValidBytes(body) {
+		return gjson.Result{}, fmt.Errorf("%w: GET %s: status %d", ErrBadResponse, url, status)
 	}
 	return gjson.ParseBytes(body), nil
 }
 
 // fetchVersion reads /version.
-func fetchVersion(ctx context.Context, client *http.Client, base string, timeout time.Duration) (serverVersion, error) {
-	doc, err := getJSON(ctx, client, strings.TrimRight(base, "/")+"/version", timeout)
+func fetchVersion(ctx context.Context, base string, timeout time.Duration) (serverVersion, error) {
+	doc, err := getJSON(ctx, strings.TrimRight(base, "/")+"/version", timeout)
 	if err != nil {
 		return serverVersion{}, err
 	}
