@@ -42,8 +42,9 @@
 // (statehash's canonical form and SHA-256), over number literals exactly as
 // received, so 1.0 and integers above 2^53 never cause a false mismatch. The
 // canonical text of subtrees unchanged since the last version is cached per
-// run (trees are immutable, so pointer identity is content identity), which
-// leaves the SHA-256 over the whole state as the main cost of a small diff.
+// run (trees are immutable, so pointer identity is content identity), and
+// the SHA-256 resumes from a saved state at the first byte the text changed,
+// so a small diff costs little of either.
 //
 // A failed patch, a hash mismatch, an unknown base_checkpoint_id, an unusable
 // snapshot or checkpoint, or an unsequenced state change marks the run

@@ -392,3 +392,45 @@ func TestHash_CacheStaysWithinItsBudget(t *testing.T) {
 		t.Fatalf("cache %d bytes after Clear", s.canonBytes)
 	}
 }
+
+func TestHash_ResumesFromTheSharedPrefixAndStaysExact(t *testing.T) {
+	s := NewStore(Config{})
+	run := newRun("t", &s.cfg)
+	// Canonical order puts "a_long" first and "z" last: a change of "z"
+	// leaves the first kilobytes of the text as they were.
+	state := mustParse(t, `{"a_long":"`+strings.Repeat("x", 3000)+`","m":{"k":1.0},"z":0}`)
+	cases := []struct {
+		name       string
+		change     func(*jsontree.Node) *jsontree.Node
+		wantResume bool
+	}{
+		{"first pass hashes everything", func(n *jsontree.Node) *jsontree.Node { return n }, false},
+		{"a change at the end resumes", func(n *jsontree.Node) *jsontree.Node { return n.ObjectSet("z", mustParse(t, "1")) }, true},
+		{"a change in the middle resumes", func(n *jsontree.Node) *jsontree.Node { return n.ObjectSet("m", mustParse(t, `{"k":2.50}`)) }, true},
+		{"a change at the first byte does not", func(n *jsontree.Node) *jsontree.Node { return n.ObjectSet("_", mustParse(t, "null")) }, false},
+		{"the text shrinking below a saved state", func(n *jsontree.Node) *jsontree.Node {
+			return n.ObjectSet("a_long", mustParse(t, `"short"`))
+		}, false},
+		{"and growing again", func(n *jsontree.Node) *jsontree.Node {
+			return n.ObjectSet("a_long", mustParse(t, `"`+strings.Repeat("y", 5000)+`"`))
+		}, false},
+		{"then a change at the end resumes again", func(n *jsontree.Node) *jsontree.Node { return n.ObjectSet("z", mustParse(t, "12345678901234567890")) }, true},
+	}
+	for _, c := range cases {
+		state = c.change(state)
+		before := s.hasher.resumed
+		if got, want := s.hashRun(run, state), statehash.SumTree(state); got != want {
+			t.Fatalf("%s: %x != %x", c.name, got, want)
+		}
+		if resumed := s.hasher.resumed > before; resumed != c.wantResume {
+			t.Errorf("%s: resumed %v (%d bytes), want %v", c.name, resumed, s.hasher.resumed-before, c.wantResume)
+		}
+		if s.canonBytes != run.canon.bytes {
+			t.Fatalf("%s: store counts %d bytes, run %d", c.name, s.canonBytes, run.canon.bytes)
+		}
+	}
+	s.dropCanon(run)
+	if s.canonBytes != 0 {
+		t.Fatalf("store cache bytes %d after drop", s.canonBytes)
+	}
+}
