@@ -163,17 +163,29 @@ func TestE2E_Views(t *testing.T) {
 	})
 
 	t.Run("moving the slider bookmarks the position", func(t *testing.T) {
-		// The run may not have a fourth event yet; the button is disabled
-		// until it has.
-		poll(t, ctx, "a fourth event", `document.querySelector('button[aria-label="Next event"]')?.disabled === false`)
-		if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`button[aria-label="Next event"]`))); err != nil {
+		// After the reload the page replays the run's thread from its start;
+		// the events after seq 3 exist once that is done (and the run has
+		// them): the Next button is enabled then.
+		poll(t, ctx, "the run's history loaded", `!(window.dashstream.snapshot().replayingThreads || []).includes(`+jsString(thread)+`)`+
+			` && document.querySelector('button[aria-label="Next event"]')?.disabled === false`)
+		// A click on the element itself: a mouse click at coordinates can
+		// land beside the button while a banner above it goes away.
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](`document.querySelector('button[aria-label="Next event"]').click(); 0`)); err != nil {
 			t.Fatal(err)
 		}
-		poll(t, ctx, "address at seq 4", `location.search === "?seq=4"`)
+		// The next event's sequence: the address and the panel agree on it.
+		moved := `(() => { const seq = document.querySelector("#tabpanel")?.dataset.seq;
+			return Number(seq) > 3 && location.search === "?seq=" + seq; })()`
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](moved, chromedp.WithPollingTimeout(45*time.Second))); err != nil {
+			where := evalString(t, ctx, `location.search + " | panel seq " + document.querySelector("#tabpanel")?.dataset.seq +
+				" | " + document.querySelector("#slider-position")?.textContent`)
+			t.Fatalf("the address at the next event: %v (%s)", err, where)
+		}
+		seq := evalString(t, ctx, `document.querySelector("#tabpanel").dataset.seq`)
 		if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#tab-diff`))); err != nil {
 			t.Fatal(err)
 		}
-		poll(t, ctx, "address with the diff tab", `location.search === "?seq=4&tab=diff"`)
+		poll(t, ctx, "address with the diff tab", `location.search === "?seq=`+seq+`&tab=diff"`)
 		shoot(t, ctx, shots, "05-run-diff")
 	})
 

@@ -42,8 +42,13 @@ func (s *Session) handle(ws *websocket.Conn, d decoded) error {
 		return nil
 	}
 	out := s.store.Apply(d.msg, runstate.Meta{Partition: d.cur.Partition, Offset: d.cur.Offset, Received: d.recv})
+	// A thread replay sends a thread's records out of partition order
+	// (newer than live records still on their way): they must not move
+	// the partition's cursor, or a reload would skip those live records.
+	replayed := false
 	for _, t := range headerThreads(d.msg) {
 		s.threadPart[t] = d.cur.Partition
+		replayed = replayed || slices.Contains(s.heal.inflight, t)
 	}
 	for _, t := range out.Evicted {
 		delete(s.threadPart, t)
@@ -53,7 +58,11 @@ func (s *Session) handle(ws *websocket.Conn, d decoded) error {
 	now := time.Now()
 	s.loop.lastApply = now
 	s.loop.lastLag = now.Sub(d.recv)
-	s.commit(d.epoch, d.cur, seqs)
+	if replayed {
+		s.commitPartitions(d.epoch, []int32{d.cur.Partition}, seqs)
+	} else {
+		s.commit(d.epoch, d.cur, seqs)
+	}
 	if s.hookApplied != nil {
 		s.hookApplied(&d, out)
 	}
@@ -160,15 +169,15 @@ func (s *Session) control(ws *websocket.Conn, d decoded) error {
 		case m.ThreadID != "":
 			// The server's retained history of this thread has a hole: a
 			// replay cannot fill it, so the run is marked, not healed.
-			s.quarantine(d.epoch, []string{m.ThreadID}, fmt.Sprintf("the server reported %d lost message(s) of this run", m.Count), false, now)
+			s.quarantine(d.epoch, []string{m.ThreadID}, false, fmt.Sprintf("the server reported %d lost message(s) of this run", m.Count), false, now)
 		case m.Partition != nil:
-			s.quarantine(d.epoch, s.threadsOf(*m.Partition), fmt.Sprintf("the server reported %d lost record(s) on partition %d", m.Count, *m.Partition), true, now)
+			s.quarantine(d.epoch, s.threadsOf(*m.Partition), false, fmt.Sprintf("the server reported %d lost record(s) on partition %d", m.Count, *m.Partition), true, now)
 		default:
-			s.quarantine(d.epoch, nil, fmt.Sprintf("the connection fell behind and %d message(s) were missed", m.Count), true, now)
+			s.quarantine(d.epoch, nil, true, fmt.Sprintf("the connection fell behind and %d message(s) were missed", m.Count), true, now)
 		}
 		return s.pumpHeal(ws, d.epoch)
 	case *control.CursorStale:
-		s.quarantine(d.epoch, s.threadsOf(m.Partition), fmt.Sprintf("records %d–%d of partition %d expired before this page could read them", m.Requested+1, m.Oldest-1, m.Partition), true, now)
+		s.quarantine(d.epoch, s.threadsOf(m.Partition), false, fmt.Sprintf("records %d–%d of partition %d expired before this page could read them", m.Requested+1, m.Oldest-1, m.Partition), true, now)
 		return s.pumpHeal(ws, d.epoch)
 	case *control.ReplayComplete:
 		if m.Mode == control.ModeThread {
@@ -187,10 +196,18 @@ func (s *Session) control(ws *websocket.Conn, d decoded) error {
 		}
 	case *control.CursorResetComplete:
 		s.mu.Lock()
+		if s.live.Load() != d.epoch { // re-checked under the lock, as for every mutation
+			s.mu.Unlock()
+			s.loop.stale++
+			return nil
+		}
 		s.store.Clear()
 		clear(s.threadPart)
 		s.mu.Unlock()
 		clear(s.loop.handled)
+		if s.live.Load() != d.epoch { // and before the cursor commit
+			return nil
+		}
 		s.cur.Load().Reset(m.LatestOffsetsByPartition)
 	case *control.Disconnect:
 		msg := fmt.Sprintf("server disconnect (%s): %d messages lagged in the window, %d cumulative, threshold %d", m.Reason, m.LagInWindow, m.CumulativeLag, m.Threshold)
@@ -220,15 +237,22 @@ func (s *Session) threadsOf(p int32) []string {
 	return out
 }
 
-// quarantine marks the runs a loss can touch (nil: every run) and, when
-// heal is set, queues them for a thread replay that rebuilds them.
-func (s *Session) quarantine(epoch uint64, threads []string, reason string, heal bool, now time.Time) {
+// quarantine marks the runs a loss can touch (every run when all is set:
+// the loss has no known scope; none when threads is empty: no run came
+// from where it happened) and, when heal is set, queues them for a thread
+// replay that rebuilds them.
+func (s *Session) quarantine(epoch uint64, threads []string, all bool, reason string, heal bool, now time.Time) {
 	s.mu.Lock()
 	if s.live.Load() != epoch {
 		s.mu.Unlock()
 		return
 	}
-	if threads == nil {
+	if !all && len(threads) == 0 {
+		s.mu.Unlock()
+		return
+	}
+	if all {
+		threads = nil
 		s.store.QuarantineAll(reason, now)
 		for _, rr := range s.store.RunsNeedingReplay() {
 			threads = append(threads, rr.Thread)

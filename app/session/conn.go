@@ -127,6 +127,15 @@ func (s *Session) connect(ctx context.Context) (healthy bool, err error) {
 			s.updateHealth(func(h *Health) { h.ServerRate = tr.rate })
 		case now := <-tick.C:
 			if j, hung := p.dec.hung(now, s.cfg.DecodeTimeout); hung && j != nil && j.epoch == epoch {
+				// What the decoder finished before it hung precedes the
+				// hung frame: apply it before that generation is retired.
+				for len(p.out) > 0 {
+					if d := <-p.out; d.gen == p.dec.gen {
+						if err := s.handle(ws, d); err != nil {
+							return s.loop.healthy(epoch), err
+						}
+					}
+				}
 				out := s.decodeTimeout(cctx, p, j, epoch, decode)
 				if out.err != nil {
 					return s.loop.healthy(epoch), out.err
@@ -170,6 +179,13 @@ func (s *Session) adoptVersion(v serverVersion) {
 	}
 	if old != nil {
 		old.Flush()
+		if old.Namespace() != v.Namespace {
+			// Another Kafka (or topic) behind the same page: the offsets
+			// handled so far mean nothing in the new namespace and must
+			// not be committed into its store.
+			clear(s.loop.handled)
+			clear(s.loop.flow)
+		}
 	}
 	if s.release != nil {
 		s.release()

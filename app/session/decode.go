@@ -64,6 +64,11 @@ type decoder struct {
 // reported as an error of class "panic": the goroutine never dies with it.
 func (d *decoder) run(ctx context.Context, in <-chan job, out chan<- decoded) {
 	for {
+		// A retired generation must not take another job: its results are
+		// discarded, so the frame would be lost to the new generation.
+		if ctx.Err() != nil {
+			return
+		}
 		var j job
 		select {
 		case <-ctx.Done():
