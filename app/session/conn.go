@@ -146,6 +146,14 @@ func (s *Session) connect(ctx context.Context) (healthy bool, err error) {
 				return s.loop.healthy(epoch), errRetired
 			}
 			s.housekeeping(now, epoch)
+			if len(p.in)+len(p.out) > 0 {
+				// Frames wait for the apply loop, so the reader may be
+				// blocked on the queue: the page is busy, the socket not
+				// silent. Neither the heartbeat nor the stall check may
+				// take this for a dead connection.
+				s.lastFrame.Store(now.UnixNano())
+				s.lastData.Store(now.UnixNano())
+			}
 			if now.Sub(lastPing) >= s.cfg.Heartbeat {
 				lastPing = now
 				if err := writeText(ws, (&control.Ping{}).AppendJSON(nil), s.cfg.RequestTimeout); err != nil {
