@@ -146,7 +146,7 @@ func (s *Session) connect(ctx context.Context) (healthy bool, err error) {
 				return s.loop.healthy(epoch), errRetired
 			}
 			s.housekeeping(now, epoch)
-			if len(p.in)+len(p.out) > 0 {
+			if len(p.in)+len(p.out) > 0 || p.dec.busy.Load() != 0 {
 				// Frames wait for the apply loop, so the reader may be
 				// blocked on the queue: the page is busy, the socket not
 				// silent. Neither the heartbeat nor the stall check may

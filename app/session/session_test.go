@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/dashstream/dashstream/protocol"
 	"github.com/dashstream/dashstream/protocol/pb"
@@ -180,5 +181,29 @@ func TestSubscribe_CallbacksAreCoalescedAndOutsideTheLock(t *testing.T) {
 	eventually(t, "a callback saw every message", func() bool { return seen.Load() == 500 })
 	if c := calls.Load(); c >= 500 {
 		t.Errorf("%d callbacks for 500 messages: not coalesced", c)
+	}
+}
+
+// A page too busy to keep up (here: a slow decoder and a short queue, so
+// the reader blocks on the queue) is not a silent socket: it must not be
+// disconnected by the heartbeat or stall checks, which would throw the
+// queued work away and fetch it again.
+func TestSession_BusyPageIsNotTakenForADeadSocket(t *testing.T) {
+	g := newGateway(t, 10_000)
+	s, _ := startSession(t, g, func(c *Config) {
+		c.QueueSize = 2
+		c.Tick = 20 * time.Millisecond
+		c.Heartbeat, c.HeartbeatTimeout = 50*time.Millisecond, 150*time.Millisecond
+		c.DecodeTimeout = 10 * time.Second
+		c.Decode = func(b []byte) (*pb.DashStreamMessage, error) {
+			time.Sleep(200 * time.Millisecond) // longer than the heartbeat timeout
+			return protocol.Decode(b)
+		}
+	})
+	eventually(t, "connected", connected(s))
+	g.produce(0, "a", events(t, "a", 1, 10)...)
+	eventually(t, "all 10 applied", func() bool { return s.Health().Applied == 10 })
+	if h := s.Health(); h.Epoch != 1 {
+		t.Errorf("the busy page reconnected: epoch %d, last error %q", h.Epoch, h.LastError)
 	}
 }
