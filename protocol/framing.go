@@ -248,32 +248,41 @@ func frameRaw(raw []byte) []byte {
 	return out
 }
 
+// Header returns the header of msg's variant (an EventBatch's own header,
+// not its events'), or nil for an empty message. It does not allocate.
+func Header(msg *pb.DashStreamMessage) *pb.Header {
+	switch m := msg.GetMessage().(type) {
+	case *pb.DashStreamMessage_Event:
+		return m.Event.GetHeader()
+	case *pb.DashStreamMessage_StateDiff:
+		return m.StateDiff.GetHeader()
+	case *pb.DashStreamMessage_TokenChunk:
+		return m.TokenChunk.GetHeader()
+	case *pb.DashStreamMessage_ToolExecution:
+		return m.ToolExecution.GetHeader()
+	case *pb.DashStreamMessage_Checkpoint:
+		return m.Checkpoint.GetHeader()
+	case *pb.DashStreamMessage_Metrics:
+		return m.Metrics.GetHeader()
+	case *pb.DashStreamMessage_Error:
+		return m.Error.GetHeader()
+	case *pb.DashStreamMessage_ExecutionTrace:
+		return m.ExecutionTrace.GetHeader()
+	case *pb.DashStreamMessage_EventBatch:
+		return m.EventBatch.GetHeader()
+	}
+	return nil
+}
+
 // Headers returns every header inside msg: the variant's own and, for an
 // EventBatch, each inner event's (a batch's thread ids are its events').
 func Headers(msg *pb.DashStreamMessage) []*pb.Header {
-	var hs []*pb.Header
-	switch m := msg.GetMessage().(type) {
-	case *pb.DashStreamMessage_Event:
-		hs = append(hs, m.Event.GetHeader())
-	case *pb.DashStreamMessage_StateDiff:
-		hs = append(hs, m.StateDiff.GetHeader())
-	case *pb.DashStreamMessage_TokenChunk:
-		hs = append(hs, m.TokenChunk.GetHeader())
-	case *pb.DashStreamMessage_ToolExecution:
-		hs = append(hs, m.ToolExecution.GetHeader())
-	case *pb.DashStreamMessage_Checkpoint:
-		hs = append(hs, m.Checkpoint.GetHeader())
-	case *pb.DashStreamMessage_Metrics:
-		hs = append(hs, m.Metrics.GetHeader())
-	case *pb.DashStreamMessage_Error:
-		hs = append(hs, m.Error.GetHeader())
-	case *pb.DashStreamMessage_ExecutionTrace:
-		hs = append(hs, m.ExecutionTrace.GetHeader())
-	case *pb.DashStreamMessage_EventBatch:
-		hs = append(hs, m.EventBatch.GetHeader())
-		for _, e := range m.EventBatch.GetEvents() {
-			hs = append(hs, e.GetHeader())
-		}
+	if msg.GetMessage() == nil {
+		return nil
+	}
+	hs := []*pb.Header{Header(msg)}
+	for _, e := range msg.GetEventBatch().GetEvents() {
+		hs = append(hs, e.GetHeader())
 	}
 	return hs
 }

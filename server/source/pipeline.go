@@ -161,7 +161,7 @@ func (s *Source) threads(msg *pb.DashStreamMessage, now time.Time) []replay.Thre
 		}
 		return out
 	}
-	h := headerOf(msg)
+	h := protocol.Header(msg)
 	s.observeHeader(h, now)
 	tid, seq := replay.NormalizeThreadID(h.GetThreadId()), h.GetSequence()
 	if tid == "" || seq == 0 {
@@ -183,31 +183,6 @@ func (s *Source) observeHeader(h *pb.Header, now time.Time) {
 			s.m.E2ELatency.WithLabelValues("producer_to_consumer").Observe(float64(lat) / float64(time.Millisecond))
 		}
 	}
-}
-
-// headerOf returns the header of a non-batch message.
-func headerOf(msg *pb.DashStreamMessage) *pb.Header {
-	switch m := msg.GetMessage().(type) {
-	case *pb.DashStreamMessage_Event:
-		return m.Event.GetHeader()
-	case *pb.DashStreamMessage_StateDiff:
-		return m.StateDiff.GetHeader()
-	case *pb.DashStreamMessage_TokenChunk:
-		return m.TokenChunk.GetHeader()
-	case *pb.DashStreamMessage_ToolExecution:
-		return m.ToolExecution.GetHeader()
-	case *pb.DashStreamMessage_Checkpoint:
-		return m.Checkpoint.GetHeader()
-	case *pb.DashStreamMessage_Metrics:
-		return m.Metrics.GetHeader()
-	case *pb.DashStreamMessage_Error:
-		return m.Error.GetHeader()
-	case *pb.DashStreamMessage_ExecutionTrace:
-		return m.ExecutionTrace.GetHeader()
-	case *pb.DashStreamMessage_EventBatch:
-		return m.EventBatch.GetHeader()
-	}
-	return nil
 }
 
 func containsAny(s string, subs ...string) bool {
