@@ -16,19 +16,6 @@ import (
 // Title is the product name shown in the header and the page title.
 const Title = "DashStream"
 
-// ConnState is the connection state the shell displays: the
-// session.State names.
-type ConnState string
-
-// Connection states, as session.State.String spells them.
-const (
-	Connecting   ConnState = "connecting"
-	Connected    ConnState = "connected"
-	Replaying    ConnState = "replaying"
-	Reconnecting ConnState = "reconnecting"
-	Stalled      ConnState = "stalled"
-)
-
 // StatusBar draws the health model as a footer: the state (data-state),
 // the epoch, messages applied, quarantined runs and the apply lag, and a
 // polite live region that announces connection changes only (not every
@@ -41,7 +28,7 @@ func StatusBar(h session.Health, now time.Time) app.UI {
 			app.Span().Class("status-value").Text(value),
 		)
 	}
-	announce := label(ConnState(st))
+	announce := announcement(h.State)
 	if h.State == session.Reconnecting && h.LastError != "" {
 		announce += ": " + h.LastError
 	}
@@ -76,18 +63,21 @@ func shellDecodeErrors(h session.Health) uint64 {
 	return n
 }
 
-func label(st ConnState) string {
+// announcement is what the live region says when the state changes: the
+// header's short label (viewmodel.ConnLabel) in a sentence a screen reader
+// can say alone.
+func announcement(st session.State) string {
 	switch st {
-	case Connecting:
+	case session.Connecting:
 		return "Connecting…"
-	case Connected:
+	case session.Connected:
 		return "Connected"
-	case Replaying:
+	case session.Replaying:
 		return "Catching up…"
-	case Reconnecting:
+	case session.Reconnecting:
 		return "Reconnecting…"
-	case Stalled:
+	case session.Stalled:
 		return "Stalled: no data while the server has traffic"
 	}
-	return string(st)
+	return st.String()
 }
