@@ -106,3 +106,13 @@ type PartitionFlow struct {
 	// Committed is the offset committed to the cursor store (-1: none).
 	Committed int64
 }
+
+// DecodeErrorTotal is the number of frames that failed to decode, all
+// classes together.
+func (h Health) DecodeErrorTotal() uint64 {
+	var n uint64
+	for _, v := range h.DecodeErrors {
+		n += v
+	}
+	return n
+}

@@ -107,11 +107,7 @@ func connDetail(h session.Health) string {
 }
 
 func decodeErrors(h session.Health) string {
-	var n uint64
-	for _, v := range h.DecodeErrors {
-		n += v
-	}
-	return viewmodel.FormatCount(n) + " decode errors"
+	return viewmodel.FormatCount(h.DecodeErrorTotal()) + " decode errors"
 }
 
 func trustValue(o viewmodel.Overview) string {

@@ -29,6 +29,7 @@ func StatusBar(h session.Health, now time.Time) app.UI {
 		)
 	}
 	announce := announcement(h.State)
+	decodeErrs := h.DecodeErrorTotal()
 	if h.State == session.Reconnecting && h.LastError != "" {
 		announce += ": " + h.LastError
 	}
@@ -46,21 +47,13 @@ func StatusBar(h session.Health, now time.Time) app.UI {
 		app.If(len(h.ReplayingThreads) > 0, func() app.UI {
 			return item("replaying", "replaying runs", strconv.Itoa(len(h.ReplayingThreads)))
 		}),
-		app.If(shellDecodeErrors(h) > 0, func() app.UI {
-			return item("decode-errors", "decode errors", strconv.FormatUint(shellDecodeErrors(h), 10))
+		app.If(decodeErrs > 0, func() app.UI {
+			return item("decode-errors", "decode errors", strconv.FormatUint(decodeErrs, 10))
 		}),
 		app.If(h.SchemaMismatch != "", func() app.UI {
 			return app.Span().Class("status-warn").Text(h.SchemaMismatch)
 		}),
 	)
-}
-
-func shellDecodeErrors(h session.Health) uint64 {
-	var n uint64
-	for _, v := range h.DecodeErrors {
-		n += v
-	}
-	return n
 }
 
 // announcement is what the live region says when the state changes: the
