@@ -17,6 +17,9 @@ if [ "$what" = test ]; then
   have chromium || need_apt+=(chromium)
   have redis-server || need_apt+=(redis-server)
   have protoc || need_apt+=(protobuf-compiler)
+  # Node runs the JavaScript peers of tests and benchmarks (tools/js), never the product.
+  have node || need_apt+=(nodejs)
+  have npm || need_apt+=(npm)
 fi
 
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -48,3 +51,11 @@ go_tool() {
 }
 go_tool protoc-gen-go "google.golang.org/protobuf/cmd/protoc-gen-go@$PROTOC_GEN_GO_VERSION"
 go_tool wasmbrowsertest "github.com/agnivade/wasmbrowsertest@$WASMBROWSERTEST_VERSION"
+
+# tools/js: the npm packages of the JavaScript peers, exactly as the lock file pins them;
+# reinstalled only when the lock file changed since the last install.
+js=$(dirname "$0")/js
+if [ ! -f "$js/node_modules/.package-lock.json" ] || ! cmp -s "$js/package-lock.json" "$js/node_modules/.deps-lock"; then
+  echo "deps: npm ci in tools/js" >&2
+  (cd "$js" && npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json node_modules/.deps-lock)
+fi
