@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/dashstream/dashstream/protocol/jsontree"
+	"github.com/dashstream/dashstream/protocol/statehash"
 )
 
 // RunStatus is a run's lifecycle status.
@@ -62,7 +63,7 @@ type Run struct {
 	errors      []ErrorReport
 	traces      []TraceSummary
 	notes       []string
-	canon       canonCache
+	chain       statehash.Chain // what hashing the next version reuses
 }
 
 func newRun(thread string, cfg *Config) *Run {
