@@ -34,9 +34,11 @@ import (
 
 const (
 	// midEvery is the distance between saved SHA-256 states: a multiple of
-	// the block size, small enough that a change costs little of the hash,
-	// large enough that saving states costs less than it saves.
-	midEvery = 256
+	// the block size, small enough that a change costs little of the hash
+	// (in the browser a 64-byte block costs about a microsecond), large
+	// enough that saving states costs less than it saves. A state is kept
+	// in 32 bytes (see compactState), a quarter of the text it covers.
+	midEvery = 128
 	// minCachedText: smaller subtrees are cheaper to write than to look up.
 	minCachedText = 64
 	// spanCost is what one remembered subtree costs in memory (map entry),
@@ -57,7 +59,10 @@ type Chain struct {
 	// remembering them costs and never pays. The SHA-256 still resumes.
 	NoSubtreeCache bool
 
-	spans map[*jsontree.Node]span
+	// index locates each remembered subtree's span in spans (one map
+	// lookup per subtree; a hit updates the span in place).
+	index map[*jsontree.Node]int32
+	spans []span
 	gen   uint32
 	prev  []byte // the previous canonical text
 	mids  []byte // SHA-256 states after each midEvery bytes of prev
@@ -65,9 +70,11 @@ type Chain struct {
 	hits  int    // subtrees copied (tests)
 }
 
-// span locates the canonical text of a subtree: prev[off:off+n] when gen is
-// the chain's previous pass, the working buffer's when it is the current one.
+// span locates the canonical text of node: prev[off:off+n] when gen is the
+// chain's previous pass, the working buffer's when it is the current one,
+// stale otherwise.
 type span struct {
+	node   *jsontree.Node
 	off, n int
 	gen    uint32
 }
@@ -89,7 +96,11 @@ type Hasher struct {
 	app     encoding.BinaryAppender
 	unm     encoding.BinaryUnmarshaler
 	midSize int // 0: the hash state cannot be saved; nothing resumes
-	used    int
+	// compact: states are kept as their 32 bytes of chaining value only
+	// (template is a whole saved state to rebuild them in, tmp scratch).
+	compact            bool
+	template, tmp, sum []byte
+	used          int
 
 	// The pass in progress: the text being written, the chain, how far
 	// the text is known equal to c.prev, and where they first differ
@@ -134,6 +145,72 @@ func (h *Hasher) init() {
 		return
 	}
 	h.app, h.unm, h.midSize = app, unm, len(b)
+	h.compact = h.compactWorks(b)
+	if h.compact {
+		h.template, h.midSize = b, compactSize
+	}
+	h.d.Reset()
+}
+
+// A saved SHA-256 state (crypto/sha256's binary form) is a 4-byte magic,
+// the 32-byte chaining value, the 64-byte block buffer and the 8-byte
+// length. At a block boundary the buffer is empty and the length is where
+// the state was taken, so the chaining value alone is enough: a chain
+// keeps 32 bytes per state instead of 108. compactWorks checks that form
+// once, by resuming a hash from a rebuilt state; if crypto/sha256 ever
+// changes it, states are kept whole.
+const (
+	compactSize = 32
+	compactOff  = 4
+	stateSize   = compactOff + compactSize + 64 + 8
+)
+
+func (h *Hasher) compactWorks(fresh []byte) bool {
+	if len(fresh) != stateSize {
+		return false
+	}
+	text := make([]byte, 3*midEvery/2)
+	for i := range text {
+		text[i] = byte(i * 7)
+	}
+	want := sha256.Sum256(text)
+	h.d.Reset()
+	h.d.Write(text[:midEvery])
+	saved, err := h.app.AppendBinary(nil)
+	if err != nil || len(saved) != stateSize {
+		return false
+	}
+	h.template = fresh
+	if h.restore(saved[compactOff:compactOff+compactSize], midEvery, true) != nil {
+		return false
+	}
+	h.d.Write(text[midEvery:])
+	var got [32]byte
+	h.d.Sum(got[:0])
+	return got == want
+}
+
+// save appends the hash's state, taken after a multiple of midEvery bytes,
+// to mids.
+func (h *Hasher) save(mids []byte) []byte {
+	if !h.compact {
+		mids, _ = h.app.AppendBinary(mids)
+		return mids
+	}
+	h.tmp, _ = h.app.AppendBinary(h.tmp[:0])
+	return append(mids, h.tmp[compactOff:compactOff+compactSize]...)
+}
+
+// restore sets the hash to a state save kept after pos bytes.
+func (h *Hasher) restore(state []byte, pos int, compact bool) error {
+	if !compact {
+		return h.unm.UnmarshalBinary(state)
+	}
+	b := append(h.tmp[:0], h.template...)
+	copy(b[compactOff:], state)
+	binary.BigEndian.PutUint64(b[stateSize-8:], uint64(pos))
+	h.tmp = b
+	return h.unm.UnmarshalBinary(b)
 }
 
 // Sum returns the state_hash of root, a version of c's document: SHA-256
@@ -144,12 +221,9 @@ func (h *Hasher) Sum(c *Chain, root *jsontree.Node) [32]byte {
 		h.init()
 	}
 	c.gen++
-	if c.gen == 0 { // wrapped: no span may look current
-		clear(c.spans)
-		c.gen = 1
-	}
-	if c.NoSubtreeCache && c.spans != nil {
-		c.spans = nil
+	if c.gen == 0 || c.NoSubtreeCache { // (wrapped: no span may look current)
+		c.index, c.spans = nil, nil
+		c.gen = max(c.gen, 1)
 	}
 	if cap(h.buf) > maxIdleBuf {
 		h.buf = nil // one huge state does not pin its size for good
@@ -166,7 +240,7 @@ func (h *Hasher) Sum(c *Chain, root *jsontree.Node) [32]byte {
 	k := 0
 	if h.midSize > 0 {
 		k = min(h.firstDiff/midEvery, len(c.mids)/h.midSize)
-		if k > 0 && h.unm.UnmarshalBinary(c.mids[(k-1)*h.midSize:k*h.midSize]) != nil {
+		if k > 0 && h.restore(c.mids[(k-1)*h.midSize:k*h.midSize], k*midEvery, h.compact) != nil {
 			h.d.Reset()
 			k = 0
 		}
@@ -184,12 +258,12 @@ func (h *Hasher) Sum(c *Chain, root *jsontree.Node) [32]byte {
 	for ; pos+midEvery <= len(text); pos += midEvery {
 		h.d.Write(text[pos : pos+midEvery])
 		if keep {
-			c.mids, _ = h.app.AppendBinary(c.mids)
+			c.mids = h.save(c.mids)
 		}
 	}
 	h.d.Write(text[pos:])
-	var sum [32]byte
-	h.d.Sum(sum[:0])
+	h.sum = h.d.Sum(h.sum[:0]) // (into a reused slice: an array would escape)
+	sum := [32]byte(h.sum)
 
 	if keep {
 		if cap(c.prev) > 2*len(text)+4096 {
@@ -199,17 +273,13 @@ func (h *Hasher) Sum(c *Chain, root *jsontree.Node) [32]byte {
 		// Spans not used by this pass are stale; drop them once they
 		// outnumber the live ones.
 		if len(c.spans) > 2*h.live+32 {
-			for n, s := range c.spans {
-				if s.gen != c.gen {
-					delete(c.spans, n)
-				}
-			}
+			c.sweep()
 		}
 		c.bytes = cap(c.prev) + cap(c.mids) + len(c.spans)*spanCost
 		keep = h.MaxBytes == 0 || h.used-before+c.bytes <= h.MaxBytes
 	}
 	if !keep {
-		c.prev, c.mids, c.spans, c.bytes = nil, nil, nil, 0
+		c.prev, c.mids, c.index, c.spans, c.bytes = nil, nil, nil, nil, 0
 	}
 	h.used += c.bytes - before
 	h.c = nil
@@ -228,7 +298,9 @@ func (h *Hasher) value(n *jsontree.Node) {
 		return
 	}
 	c := h.c
-	if s, ok := c.spans[n]; ok { // (a nil map misses)
+	i, found := c.index[n] // (a nil map misses)
+	if found {
+		s := &c.spans[i]
 		pos := len(h.buf)
 		switch s.gen {
 		case c.gen - 1: // its text is in the previous version
@@ -241,7 +313,7 @@ func (h *Hasher) value(n *jsontree.Node) {
 				}
 			}
 			h.buf = append(h.buf, c.prev[s.off:s.off+s.n]...)
-			c.spans[n] = span{off: pos, n: s.n, gen: c.gen}
+			s.off, s.gen = pos, c.gen
 			c.hits++
 			h.live++
 			return
@@ -275,12 +347,33 @@ func (h *Hasher) value(n *jsontree.Node) {
 		h.buf = append(h.buf, '}')
 	}
 	if size := len(h.buf) - start; size >= minCachedText && !c.NoSubtreeCache {
-		if c.spans == nil {
-			c.spans = make(map[*jsontree.Node]span)
+		if c.index == nil {
+			c.index = make(map[*jsontree.Node]int32)
 		}
-		c.spans[n] = span{off: start, n: size, gen: c.gen}
+		s := span{node: n, off: start, n: size, gen: c.gen}
+		if found { // a stale span of the same node
+			c.spans[i] = s
+		} else {
+			c.index[n] = int32(len(c.spans))
+			c.spans = append(c.spans, s)
+		}
 		h.live++
 	}
+}
+
+// sweep drops the spans the last pass did not use.
+func (c *Chain) sweep() {
+	kept := c.spans[:0]
+	for _, s := range c.spans {
+		if s.gen == c.gen {
+			c.index[s.node] = int32(len(kept))
+			kept = append(kept, s)
+		} else {
+			delete(c.index, s.node)
+		}
+	}
+	clear(c.spans[len(kept):]) // let go of the dropped nodes
+	c.spans = kept
 }
 
 // grow returns b with room for n bytes, allocating (when it must) a
