@@ -100,7 +100,7 @@ type Hasher struct {
 	// (template is a whole saved state to rebuild them in, tmp scratch).
 	compact            bool
 	template, tmp, sum []byte
-	used          int
+	used               int
 
 	// The pass in progress: the text being written, the chain, how far
 	// the text is known equal to c.prev, and where they first differ
