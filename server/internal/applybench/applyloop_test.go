@@ -95,7 +95,7 @@ func checkStreamShape(t *testing.T, s stream) {
 // the sides taking turns each round; a side's figure is its median pass.
 // Goal: ours ≥ 1.0× the fastest peer on every stream.
 func BenchmarkApplyLoop_Browser(b *testing.B) {
-	const rounds, passesPerRound = 3, 2
+	const rounds, passesPerRound = 3, 1
 	streams := []stream{
 		recordDemo(b, 300),
 		recordSmallDiffs(b, 1<<10, 20, 250),
