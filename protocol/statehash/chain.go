@@ -134,7 +134,7 @@ func (h *Hasher) Release(c *Chain) {
 func (h *Hasher) Forget() { h.used = 0 }
 
 func (h *Hasher) init() {
-	h.d = sha256.New()
+	h.d = newSHA256()
 	app, ok1 := h.d.(encoding.BinaryAppender)
 	unm, ok2 := h.d.(encoding.BinaryUnmarshaler)
 	if !ok1 || !ok2 {

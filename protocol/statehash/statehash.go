@@ -50,7 +50,7 @@ func CanonicalizeTree(n *jsontree.Node) []byte { return AppendCanonical(nil, n) 
 // The canonical text is streamed into the hash through a small buffer, never
 // held whole.
 func SumTree(n *jsontree.Node) [32]byte {
-	w := writer{buf: make([]byte, 0, flushAt+4096), hash: sha256.New()}
+	w := writer{buf: make([]byte, 0, flushAt+4096), hash: newSHA256()}
 	w.value(n)
 	w.hash.Write(w.buf)
 	var sum [32]byte
