@@ -13,7 +13,8 @@
 // (the last offset of each partition to wait for) and every partition has
 // reached it, then prints its counts as one JSON line on stdout. Exit status:
 // 0 when it printed its counts after reaching the target, 2 on timeout (counts
-// still printed), 1 on any other failure.
+// still printed), 1 on any other failure. With --stop-after-replay it stops at
+// replay_complete instead (to check a running server by hand).
 //
 //   node interop.mjs --self-test --proto path/to/dashstream.proto
 //
@@ -36,6 +37,7 @@ const { values: args } = parseArgs({
     url: { type: 'string' },
     proto: { type: 'string' },
     timeout: { type: 'string', default: '120' },
+    'stop-after-replay': { type: 'boolean', default: false },
     'self-test': { type: 'boolean', default: false },
   },
 });
@@ -260,6 +262,10 @@ function onText(text) {
     case 'replay_complete':
       counts.replayComplete.push({ totalReplayed: m.totalReplayed, capped: m.capped, mode: m.mode });
       process.stderr.write(`interop: replay_complete ${text}\n`); // the Go test waits for this line
+      if (args['stop-after-replay']) {
+        ws.close(1000);
+        finish(0);
+      }
       break;
     default:
       break;
