@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -181,36 +180,22 @@ func TestJSClient_DecodesEveryFrameAndVerifiesEveryHash(t *testing.T) {
 		t.Fatal(err)
 	}
 	var stdout bytes.Buffer
-	cmd.Stdout = &stdout
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
+	stderr := &watchedLog{line: "replay_complete", seen: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = &stdout, stderr
 	cmd.WaitDelay = 10 * time.Second
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	var werr error
+	exited := make(chan struct{})
+	go func() { werr = cmd.Wait(); close(exited) }()
 	// The client reports its replay_complete on stderr; phase two waits for it.
-	replayDone := make(chan struct{})
-	var logMu sync.Mutex
-	var log strings.Builder
-	go func() {
-		once := sync.Once{}
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			logMu.Lock()
-			log.WriteString(sc.Text() + "\n")
-			logMu.Unlock()
-			if strings.Contains(sc.Text(), "replay_complete") {
-				once.Do(func() { close(replayDone) })
-			}
-		}
-	}()
-	clientLog := func() string { logMu.Lock(); defer logMu.Unlock(); return log.String() }
 	select {
-	case <-replayDone:
+	case <-stderr.seen:
+	case <-exited:
+		t.Fatalf("the client exited before its replay completed (%v); its log:\n%s", werr, stderr)
 	case <-ctx.Done():
-		t.Fatalf("the client never finished its replay; its log:\n%s", clientLog())
+		t.Fatalf("the client never finished its replay; its log:\n%s", stderr)
 	}
 
 	playDemo(8, jsPhaseTwoRuns)
@@ -226,10 +211,14 @@ func TestJSClient_DecodesEveryFrameAndVerifiesEveryHash(t *testing.T) {
 	if _, err := stdin.Write(append(line, '\n')); err != nil {
 		t.Fatal(err)
 	}
-	werr := cmd.Wait()
+	select {
+	case <-exited:
+	case <-ctx.Done():
+		t.Fatalf("the client did not finish; its log:\n%s", stderr)
+	}
 	var js jsCounts
 	if err := json.Unmarshal(stdout.Bytes(), &js); err != nil {
-		t.Fatalf("client output %q: %v (exit %v); its log:\n%s", stdout.String(), err, werr, clientLog())
+		t.Fatalf("client output %q: %v (exit %v); its log:\n%s", stdout.String(), err, werr, stderr)
 	}
 	if werr != nil || js.TimedOut {
 		t.Fatalf("client exit %v, timed out %v, errors %q", werr, js.TimedOut, js.Errors)
@@ -341,6 +330,33 @@ func produceTampered(t *testing.T, ctx context.Context, brokers []string) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// watchedLog collects a process's stderr and closes seen at the first write
+// that contains line.
+type watchedLog struct {
+	line string
+	seen chan struct{}
+	mu   sync.Mutex
+	buf  strings.Builder
+	once sync.Once
+}
+
+func (w *watchedLog) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	w.buf.Write(b)
+	found := strings.Contains(w.buf.String(), w.line)
+	w.mu.Unlock()
+	if found {
+		w.once.Do(func() { close(w.seen) })
+	}
+	return len(b), nil
+}
+
+func (w *watchedLog) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
 }
 
 func kgoClient(t *testing.T, brokers []string, opts ...kgo.Opt) *kgo.Client {
