@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/dashstream/dashstream/protocol/jsontree"
+	"github.com/dashstream/dashstream/protocol/runsummary"
 	"github.com/dashstream/dashstream/protocol/statehash"
 )
 
@@ -64,6 +65,9 @@ type Run struct {
 	traces      []TraceSummary
 	notes       []string
 	chain       statehash.Chain // what hashing the next version reuses
+	// sum is the run's list row, the same summary the gateway's catalog
+	// builds from the same messages.
+	sum runsummary.Summary
 }
 
 func newRun(thread string, cfg *Config) *Run {
@@ -75,8 +79,13 @@ func newRun(thread string, cfg *Config) *Run {
 		tokens:  tokenTable{limit: cfg.MaxTokenStreamsPerRun, maxBytes: cfg.MaxTokenTextBytes},
 		tools:   toolTable{limit: cfg.MaxToolCallsPerRun},
 		metrics: metricTable{limit: cfg.MaxMetricsPerRun},
+		sum:     *runsummary.New(thread),
 	}
 }
+
+// Summary returns the run's summary (a copy): the row the runs list and the
+// gateway's catalog show, built from the messages applied so far.
+func (r *Run) Summary() runsummary.Summary { return r.sum.Clone() }
 
 // maxNotes bounds Run.Notes.
 const maxNotes = 16
