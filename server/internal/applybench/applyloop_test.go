@@ -119,9 +119,9 @@ func BenchmarkApplyLoop_Browser(b *testing.B) {
 			rate[i] = float64(len(s.values)) / (median(times[i]) / 1000)
 			b.ReportMetric(rate[i], s.name+"-"+sides[i].name+"-msgs/s")
 		}
-		best := 1
-		for i := 2; i < len(sides); i++ {
-			if rate[i] > rate[best] {
+		best := -1
+		for i, side := range sides {
+			if !side.ours && (best < 0 || rate[i] > rate[best]) {
 				best = i
 			}
 		}
@@ -138,7 +138,11 @@ func BenchmarkApplyLoop_Browser(b *testing.B) {
 		fmt.Printf("BENCHTABLE browser apply loop %s (msgs/s, %d values) | %.0f | %.0f (%s) | %.2f | >= 1.0 | %s\n",
 			s.name, len(s.values), rate[0], rate[best], sides[best].name, ratio, met)
 		for i := 1; i < len(sides); i++ {
-			if i != best {
+			switch {
+			case sides[i].ours:
+				fmt.Printf("BENCHTABLE browser apply loop %s, %s vs %s (msgs/s) | %.0f | %.0f | %.2f | >= 1.0 | %s\n",
+					s.name, sides[i].name, sides[best].name, rate[i], rate[best], rate[i]/rate[best], yes(rate[i] >= rate[best]))
+			case i != best:
 				fmt.Printf("BENCHTABLE browser apply loop %s vs %s (msgs/s) | %.0f | %.0f | %.2f | >= 1.0 | %s\n",
 					s.name, sides[i].name, rate[0], rate[i], rate[0]/rate[i], yes(rate[0] >= rate[i]))
 			}

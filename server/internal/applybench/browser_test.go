@@ -23,12 +23,18 @@ import (
 // tools/js). Both fetch the same recorded stream from the same server and
 // time whole passes over it with performance.now() (web/bench.js).
 
-// sides are the pages compared: ours and the peer with each SHA-256.
-var sides = []struct{ name, page string }{
-	{"go-wasm", "/ours.html"},
-	{"js-subtle", "/peer.html?sha=subtle"},
-	{"js-noble", "/peer.html?sha=noble"},
-	{"js-sha256", "/peer.html?sha=jssha256"},
+// sides are the pages compared: ours, the dashboard's loop (the first,
+// the figure of the goal) and our parts doing only the peer's work, then
+// the peer with each SHA-256.
+var sides = []struct {
+	name, page string
+	ours       bool
+}{
+	{"go-wasm", "/ours.html", true},
+	{"go-wasm-peer-work", "/ours.html?mode=minimal", true},
+	{"js-subtle", "/peer.html?sha=subtle", false},
+	{"js-noble", "/peer.html?sha=noble", false},
+	{"js-sha256", "/peer.html?sha=jssha256", false},
 }
 
 // passResult is what a page returns for a run of passes.
