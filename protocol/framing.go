@@ -252,7 +252,6 @@ func EncodeOwned(msg *pb.DashStreamMessage) ([]byte, error) {
 	return buf, nil
 }
 
-
 // Header returns the header of msg's variant (an EventBatch's own header,
 // not its events'), or nil for an empty message. It does not allocate.
 func Header(msg *pb.DashStreamMessage) *pb.Header {
