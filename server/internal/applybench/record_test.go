@@ -13,12 +13,12 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/dashstream/dashstream/protocol/jsontree"
 	"github.com/dashstream/dashstream/server/demo"
+	"github.com/dashstream/dashstream/server/internal/kafkatest"
 	"github.com/dashstream/dashstream/server/producer"
 )
 
@@ -85,7 +85,7 @@ func record(tb testing.TB, name string, play func(ctx context.Context, p *produc
 	if st := p.Stats(); st.Dropped != 0 || st.SendFailures != 0 {
 		tb.Fatalf("%s: the producer lost messages: %+v", name, st)
 	}
-	recs := consumeAll(ctx, tb, c.ListenAddrs())
+	recs := kafkatest.ReadAll(tb, c.ListenAddrs(), topic, time.Minute)
 	slices.SortStableFunc(recs, func(a, b *kgo.Record) int {
 		if c := a.Timestamp.Compare(b.Timestamp); c != 0 {
 			return c
@@ -100,40 +100,6 @@ func record(tb testing.TB, name string, play func(ctx context.Context, p *produc
 		s.values = append(s.values, r.Value)
 	}
 	return s
-}
-
-func consumeAll(ctx context.Context, tb testing.TB, addrs []string) []*kgo.Record {
-	tb.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer cl.Close()
-	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	want := map[int32]int64{}
-	ends.Each(func(o kadm.ListedOffset) { want[o.Partition] = o.Offset })
-	got := map[int32]int64{}
-	var out []*kgo.Record
-	for {
-		done := true
-		for p, end := range want {
-			done = done && got[p] >= end
-		}
-		if done {
-			return out
-		}
-		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			tb.Fatalf("consume: %v", ctx.Err())
-		}
-		fs.EachRecord(func(r *kgo.Record) {
-			out = append(out, r)
-			got[r.Partition] = r.Offset + 1
-		})
-	}
 }
 
 // recordDemo records the demo's runs at a fixed seed: several graphs, LLM
