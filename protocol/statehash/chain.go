@@ -5,6 +5,7 @@ import (
 	"encoding"
 	"encoding/binary"
 	"hash"
+	"sync"
 
 	"github.com/dashstream/dashstream/protocol/jsontree"
 )
@@ -145,11 +146,9 @@ func (h *Hasher) init() {
 		return
 	}
 	h.app, h.unm, h.midSize = app, unm, len(b)
-	h.compact = h.compactWorks(b)
-	if h.compact {
-		h.template, h.midSize = b, compactSize
+	if compactWorks() {
+		h.compact, h.template, h.midSize = true, b, compactSize
 	}
-	h.d.Reset()
 }
 
 // A saved SHA-256 state (crypto/sha256's binary form) is a 4-byte magic,
@@ -165,8 +164,17 @@ const (
 	stateSize   = compactOff + compactSize + 64 + 8
 )
 
-func (h *Hasher) compactWorks(fresh []byte) bool {
-	if len(fresh) != stateSize {
+var compactWorks = sync.OnceValue(func() bool {
+	var h Hasher
+	h.d = newSHA256()
+	app, ok1 := h.d.(encoding.BinaryAppender)
+	unm, ok2 := h.d.(encoding.BinaryUnmarshaler)
+	if !ok1 || !ok2 {
+		return false
+	}
+	h.app, h.unm = app, unm
+	fresh, err := app.AppendBinary(nil)
+	if err != nil || len(fresh) != stateSize {
 		return false
 	}
 	text := make([]byte, 3*midEvery/2)
@@ -185,10 +193,8 @@ func (h *Hasher) compactWorks(fresh []byte) bool {
 		return false
 	}
 	h.d.Write(text[midEvery:])
-	var got [32]byte
-	h.d.Sum(got[:0])
-	return got == want
-}
+	return [32]byte(h.d.Sum(nil)) == want
+})
 
 // save appends the hash's state, taken after a multiple of midEvery bytes,
 // to mids.
@@ -215,10 +221,14 @@ func (h *Hasher) restore(state []byte, pos int, compact bool) error {
 
 // Sum returns the state_hash of root, a version of c's document: SHA-256
 // over its canonical JSON, as SumTree. It reuses what c kept of the previous
-// version and keeps what the next one can use.
+// version and keeps what the next one can use. A nil c hashes root alone.
 func (h *Hasher) Sum(c *Chain, root *jsontree.Node) [32]byte {
 	if h.d == nil {
 		h.init()
+	}
+	alone := c == nil
+	if alone {
+		c = &Chain{NoSubtreeCache: true}
 	}
 	c.gen++
 	if c.gen == 0 || c.NoSubtreeCache { // (wrapped: no span may look current)
@@ -249,7 +259,7 @@ func (h *Hasher) Sum(c *Chain, root *jsontree.Node) [32]byte {
 	// its spans.
 	before := c.bytes
 	need := len(text) + len(text)/midEvery*h.midSize + len(c.spans)*spanCost
-	keep := h.midSize > 0 && (h.MaxBytes == 0 || h.used-before+need <= h.MaxBytes)
+	keep := !alone && h.midSize > 0 && (h.MaxBytes == 0 || h.used-before+need <= h.MaxBytes)
 	if keep {
 		c.mids = grow(c.mids[:k*h.midSize], len(text)/midEvery*h.midSize)
 	}
