@@ -73,7 +73,7 @@ test-wasm:
 ## bench: benchmarks with baselines measured in the same run, natively and (decode, apply loop) in headless Chromium.
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./protocol/... ./server/... ./app/...
-	GOOS=js GOARCH=wasm $(GO) test -exec wasmbrowsertest -run '^$$' -bench . -benchmem -count=1 ./protocol/ ./protocol/runstate/ 2>&1 | { grep -Ev '$(WASM_NOISE)' || true; }
+	GOOS=js GOARCH=wasm $(GO) test -exec wasmbrowsertest -run '^$$' -bench . -benchmem -count=1 ./protocol/ ./protocol/statehash/ ./protocol/runstate/ 2>&1 | { grep -Ev '$(WASM_NOISE)' || true; }
 
 clean:
 	rm -f web/app.wasm web/app.wasm.br web/app.wasm.gz web/app.wasm.tmp
