@@ -98,7 +98,7 @@ func BenchmarkApplyLoop_Browser(b *testing.B) {
 	const rounds, passesPerRound = 3, 1
 	streams := []stream{
 		recordDemo(b, 300),
-		recordSmallDiffs(b, 1<<10, 20, 250),
+		recordSmallDiffs(b, 1<<10, 40, 300),
 		recordSmallDiffs(b, 10<<10, 10, 200),
 	}
 	h := newHarness(b, streams...)
