@@ -77,6 +77,31 @@ func benchTreeStates(b testing.TB) []*jsontree.Node {
 	return states
 }
 
+// benchAppendStates returns states that change as an agent's usually do:
+// each node appends a message to the conversation and bumps the step, so
+// the canonical text before the end of "messages" stays as it was (the
+// states of benchTreeStates instead change a message near the start, the
+// worst case for resuming the hash).
+func benchAppendStates(b testing.TB) []*jsontree.Node {
+	s, err := jsontree.Parse(benchState())
+	if err != nil {
+		b.Fatal(err)
+	}
+	states := []*jsontree.Node{s}
+	for i := 1; i <= benchNodes; i++ {
+		run, _ := s.Get("run")
+		step, _ := jsontree.NumberNode(fmt.Sprint(i))
+		msgs, _ := s.Get("messages")
+		msg, err := jsontree.Parse(fmt.Appendf(nil, `{"id":%d,"role":"assistant","content":"node %d: summarised the filings with citations — café 東京","tokens":%d}`, 1000+i, i, 30+i))
+		if err != nil {
+			b.Fatal(err)
+		}
+		s = s.ObjectSet("run", run.ObjectSet("step", step)).ObjectSet("messages", msgs.ArrayInsert(msgs.Len(), msg))
+		states = append(states, s)
+	}
+	return states
+}
+
 // benchGoStates returns the same states as Go values.
 func benchGoStates(b testing.TB) []any {
 	var out []any
@@ -220,6 +245,16 @@ func BenchmarkProducer_Run10KB_Tree(b *testing.B) {
 }
 
 func BenchmarkProducer_Run10KB_GoValue(b *testing.B) { benchProducer(b, benchGoStates(b)) }
+
+// BenchmarkProducer_Run10KB_TreeAppend: the same run with states that grow
+// at the end of the conversation, as the demo's and most agents' do.
+func BenchmarkProducer_Run10KB_TreeAppend(b *testing.B) {
+	var states []any
+	for _, s := range benchAppendStates(b) {
+		states = append(states, s)
+	}
+	benchProducer(b, states)
+}
 
 // BenchmarkProducer_Run10KB_TreeParallel plays runs from several goroutines
 // at once, as a server with concurrent runs does: the producer's work is
