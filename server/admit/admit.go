@@ -179,7 +179,9 @@ func (g *Gate) release(ip string) {
 
 // ClientIP is the TCP peer, or, when the peer is a trusted proxy, the
 // right-most X-Forwarded-For entry that is not itself a trusted proxy. A
-// header from anyone else changes nothing (R13).
+// header from anyone else changes nothing (R13). Several X-Forwarded-For
+// lines are one list, in order (RFC 9110 §5.3): reading only the first line
+// would let a client choose its address by sending a line of its own.
 func (g *Gate) ClientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
@@ -192,7 +194,7 @@ func (g *Gate) ClientIP(r *http.Request) string {
 	if !g.trusted[peer.String()] {
 		return peer.String()
 	}
-	hops := strings.Split(r.Header.Get("X-Forwarded-For"), ",")
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
 	for i := len(hops) - 1; i >= 0; i-- {
 		ip := net.ParseIP(strings.TrimSpace(hops[i]))
 		if ip == nil || g.trusted[ip.String()] {
