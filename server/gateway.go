@@ -118,20 +118,8 @@ func start(parent context.Context, cfg *config.Config, log *slog.Logger) (*gatew
 
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry}))
 	schemas.Open(cfg.SchemasPath, func(r *http.Request) error {
-		if !gate.OriginAllowed(r) {
-			return fmt.Errorf("origin not allowed")
-		}
-		if cfg.AuthToken == "" && cfg.AdminToken == "" {
-			return nil
-		}
-		tok := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if tok == "" {
-			tok = r.URL.Query().Get("token")
-		}
-		if tok != "" && (tok == cfg.AuthToken || gate.IsAdmin(tok)) {
-			return nil
-		}
-		return fmt.Errorf("a valid token is required to change expected schemas")
+		_, err := gate.Authorize(r)
+		return err
 	}, log).Routes(mux)
 
 	web := assets.New(cfg.WebDir)

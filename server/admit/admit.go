@@ -7,6 +7,7 @@ package admit
 
 import (
 	"crypto/subtle"
+	"errors"
 	"net"
 	"net/http"
 	"net/url"
@@ -105,6 +106,38 @@ func (g *Gate) Admit(w http.ResponseWriter, r *http.Request) (t Ticket, ok bool)
 		protos = append(protos, offer)
 	}
 	return Ticket{IP: ip, Admin: admin, Subprotocols: protos, release: release}, true
+}
+
+// Refusals of Authorize, for callers that answer each with its own status.
+var (
+	ErrOrigin       = errors.New("origin not allowed")
+	ErrUnauthorized = errors.New("missing or wrong token")
+	ErrNotLoopback  = errors.New("no token is configured: changes are accepted from loopback clients only")
+)
+
+// Authorize decides whether r may change server state (the expected-schema
+// API): a same-site Origin, and then the auth or the admin token, offered as
+// on /ws (compared in constant time), when either is configured; with none
+// configured, only a loopback client (by ClientIP, so a trusted proxy's
+// remote clients are not loopback) may change anything.
+func (g *Gate) Authorize(r *http.Request) (admin bool, err error) {
+	if !g.OriginAllowed(r) {
+		return false, ErrOrigin
+	}
+	if g.p.AuthToken == "" && g.p.AdminToken == "" {
+		if ip := net.ParseIP(g.ClientIP(r)); ip == nil || !ip.IsLoopback() {
+			return false, ErrNotLoopback
+		}
+		return false, nil
+	}
+	token, _ := offeredToken(r)
+	if g.IsAdmin(token) {
+		return true, nil
+	}
+	if g.p.AuthToken != "" && equal(token, g.p.AuthToken) {
+		return false, nil
+	}
+	return false, ErrUnauthorized
 }
 
 // IsAdmin reports whether token is the admin token (constant time).

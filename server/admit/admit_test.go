@@ -1,6 +1,7 @@
 package admit
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -137,5 +138,44 @@ func TestClientIP_XFFAcrossHeaderLines(t *testing.T) {
 	}
 	if w.Code != http.StatusTooManyRequests {
 		t.Errorf("status %d, want 429", w.Code)
+	}
+}
+
+// Changes (the expected-schema API) follow the /ws token rules when a token
+// is configured, and are loopback-only when none is.
+func TestAuthorize_TokenRulesAndLoopback(t *testing.T) {
+	cases := []struct {
+		name   string
+		policy Policy
+		remote string
+		setup  func(r *http.Request)
+		admin  bool
+		err    error
+	}{
+		{"no token, loopback", Policy{}, "127.0.0.1:1", nil, false, nil},
+		{"no token, ::1", Policy{}, "[::1]:1", nil, false, nil},
+		{"no token, remote", Policy{}, "192.0.2.7:1", nil, false, ErrNotLoopback},
+		{"no token, remote behind trusted loopback proxy", Policy{TrustedProxies: []string{"127.0.0.1"}}, "127.0.0.1:1",
+			func(r *http.Request) { r.Header.Set("X-Forwarded-For", "192.0.2.7") }, false, ErrNotLoopback},
+		{"no token, foreign origin", Policy{}, "127.0.0.1:1", func(r *http.Request) { r.Header.Set("Origin", "http://evil.example") }, false, ErrOrigin},
+		{"token, none offered, even from loopback", Policy{AuthToken: "user"}, "127.0.0.1:1", nil, false, ErrUnauthorized},
+		{"token, bearer header", Policy{AuthToken: "user"}, "192.0.2.7:1", func(r *http.Request) { r.Header.Set("Authorization", "Bearer user") }, false, nil},
+		{"token, bare Authorization refused", Policy{AuthToken: "user"}, "192.0.2.7:1", func(r *http.Request) { r.Header.Set("Authorization", "user") }, false, ErrUnauthorized},
+		{"token, query", Policy{AuthToken: "user"}, "192.0.2.7:1", func(r *http.Request) { r.URL.RawQuery = "token=user" }, false, nil},
+		{"token, wrong", Policy{AuthToken: "user"}, "192.0.2.7:1", func(r *http.Request) { r.Header.Set("Authorization", "Bearer userx") }, false, ErrUnauthorized},
+		{"admin token only, empty offered", Policy{AdminToken: "adm"}, "127.0.0.1:1", func(r *http.Request) { r.Header.Set("Authorization", "Bearer ") }, false, ErrUnauthorized},
+		{"admin token", Policy{AuthToken: "user", AdminToken: "adm"}, "192.0.2.7:1", func(r *http.Request) { r.Header.Set("Authorization", "Bearer adm") }, true, nil},
+	}
+	for _, c := range cases {
+		g := New(c.policy, nil)
+		r := httptest.NewRequest("PUT", "http://h/api/expected-schema/g", nil)
+		r.RemoteAddr = c.remote
+		if c.setup != nil {
+			c.setup(r)
+		}
+		admin, err := g.Authorize(r)
+		if admin != c.admin || !errors.Is(err, c.err) {
+			t.Errorf("%s: admin %v err %v, want %v %v", c.name, admin, err, c.admin, c.err)
+		}
 	}
 }
