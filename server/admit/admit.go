@@ -210,6 +210,9 @@ func (g *Gate) release(ip string) {
 	}
 }
 
+// TrustedProxy reports whether ip is one of the trusted proxies.
+func (g *Gate) TrustedProxy(ip net.IP) bool { return ip != nil && g.trusted[ip.String()] }
+
 // ClientIP is the TCP peer, or, when the peer is a trusted proxy, the
 // right-most X-Forwarded-For entry that is not itself a trusted proxy. A
 // header from anyone else changes nothing (R13). Several X-Forwarded-For

@@ -77,7 +77,7 @@ type Config struct {
 // Defaults.
 const (
 	DefaultMaxConnsPerIP = 64
-	DefaultMaxConns      = 4096
+	DefaultMaxConns      = 1024
 	DefaultHeaderTimeout = 10 * time.Second
 	DefaultIdleTimeout   = 2 * time.Minute
 	DefaultBodyTimeout   = 30 * time.Second
@@ -101,10 +101,10 @@ type Guard struct {
 	reqPerIP map[string]int // in-flight requests through trusted proxies, by client IP
 	open     int            // counted connections
 	refusing int            // connections marked for refusal, still open
-	peak     int            // highest open+refusing since memory was last given back
-	freeing  bool
-	lastFree time.Time
-	lastHost time.Time // last "Host refused" log line
+	peak     int            // connections (open+refusing) memory was last given back for
+	freeing  bool           // a give-back is scheduled
+	flood    bool           // a flood is ebbing: give back at every halving
+	lastHost time.Time      // last "Host refused" log line
 
 	refused *prometheus.CounterVec
 	cut     *prometheus.CounterVec
@@ -231,7 +231,7 @@ func (g *Guard) ConnContext(ctx context.Context, c net.Conn) context.Context {
 		g.refusing++
 	}
 	g.conns[c] = s
-	if n := g.open + g.refusing; n > g.peak {
+	if n := g.open + g.refusing; n > g.peak && !g.freeing {
 		g.peak = n
 	}
 	g.mu.Unlock()
@@ -273,27 +273,45 @@ func (g *Guard) ConnState(c net.Conn, state http.ConnState) {
 
 // Memory is given back to the system after a flood: a crowd of connections
 // leaves its goroutine stacks and buffers in the heap's free lists, which
-// the runtime returns only slowly. floodSize is the crowd that is worth a
-// forced scavenge (which costs a GC, a few ms).
+// the runtime returns only over minutes. Once a crowd of at least floodSize
+// has halved, memory is given back (a forced GC and scavenge, a few ms on
+// this heap) freeDelay later, and again at every further halving until the
+// crowd is gone: a handful of times per flood.
 const (
-	floodSize       = 512
-	freeMinInterval = 30 * time.Second
+	floodSize = 512
+	floodTail = 16
+	freeDelay = 2 * time.Second
 )
 
 func (g *Guard) shouldFreeLocked() bool {
 	n := g.open + g.refusing
-	if g.peak < floodSize || n > g.peak/4 || g.freeing || time.Since(g.lastFree) < freeMinInterval {
+	if (g.peak < floodSize && !g.flood) || n > g.peak/2 || g.freeing {
 		return false
 	}
-	g.freeing, g.peak = true, n
+	g.freeing = true
 	return true
 }
 
+// freeMemory gives memory back freeDelay after the crowd halved, and again
+// while it keeps halving; it ends when the crowd holds steady or is gone.
 func (g *Guard) freeMemory() {
-	debug.FreeOSMemory()
-	g.mu.Lock()
-	g.freeing, g.lastFree = false, time.Now()
-	g.mu.Unlock()
+	for {
+		time.Sleep(freeDelay) // let the rest of the wave close first
+		g.mu.Lock()
+		before := g.open + g.refusing
+		g.mu.Unlock()
+		debug.FreeOSMemory()
+		g.mu.Lock()
+		// The next give-back waits for this crowd to halve again, unless it
+		// is too small to matter.
+		g.peak, g.flood = before, before >= floodTail
+		if n := g.open + g.refusing; !g.flood || n > before/2 {
+			g.freeing = false
+			g.mu.Unlock()
+			return
+		}
+		g.mu.Unlock()
+	}
 }
 
 // Handler wraps h with the Host check, the refusals decided at accept, the
