@@ -42,7 +42,7 @@ type gateway struct {
 	mux     *http.ServeMux
 	guard   *httpguard.Guard
 	handler http.Handler // mux behind the guard's middleware
-	brokers []string // the Kafka the gateway reads (the embedded broker's address by default)
+	brokers []string     // the Kafka the gateway reads (the embedded broker's address by default)
 
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
