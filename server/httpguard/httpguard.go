@@ -320,10 +320,9 @@ func (g *Guard) Handler(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		upgrade := isWebSocket(r)
 		rc := http.NewResponseController(w)
-		if !upgrade {
-			// Refusals too: a client that does not read cannot hold them.
-			_ = rc.SetWriteDeadline(time.Now().Add(g.cfg.WriteStall))
-		}
+		// Refusals too: a client that does not read cannot hold them. (An
+		// upgrade's hijack clears it; a refused upgrade needs it.)
+		_ = rc.SetWriteDeadline(time.Now().Add(g.cfg.WriteStall))
 		if !g.hosts.allowed(r.Host) && (g.cfg.LoopbackOnly || guardedPath(r.URL.Path)) {
 			g.refuseHost(w, r)
 			return
