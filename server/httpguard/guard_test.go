@@ -415,3 +415,31 @@ func TestFlood_SlowClientsDoNotStay(t *testing.T) {
 	close(stop)
 	wg.Wait()
 }
+
+// Memory is given back when a crowd of connections has halved, not while
+// one is still being given back, and not for everyday numbers.
+func TestGiveBack_AtEachHalvingOfAFlood(t *testing.T) {
+	g := New(Config{})
+	steps := []struct {
+		peak, open int
+		flood      bool
+		freeing    bool
+		want       bool
+	}{
+		{peak: 100, open: 10, want: false},                  // everyday traffic
+		{peak: 1000, open: 600, want: false},                // a flood not yet halved
+		{peak: 1000, open: 500, want: true},                 // halved
+		{peak: 1000, open: 100, freeing: true, want: false}, // one give-back at a time
+		{peak: 400, open: 200, flood: true, want: true},     // the tail of a flood
+		{peak: 400, open: 201, flood: true, want: false},
+	}
+	for i, s := range steps {
+		g.mu.Lock()
+		g.peak, g.open, g.refusing, g.flood, g.freeing = s.peak, s.open, 0, s.flood, s.freeing
+		got := g.shouldFreeLocked()
+		g.mu.Unlock()
+		if got != s.want {
+			t.Errorf("step %d %+v: give back %v", i, s, got)
+		}
+	}
+}
