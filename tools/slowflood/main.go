@@ -41,11 +41,11 @@ func established(port int) int {
 }
 
 func main() {
-	port := flag.Int("port", 8114, "")
+	port := flag.Int("port", 8080, "server port on 127.0.0.1")
 	pid := flag.Int("pid", 0, "server pid")
 	n := flag.Int("n", 2000, "connections")
 	ips := flag.Int("ips", 40, "source IPs 127.0.1.x")
-	hold := flag.Duration("hold", 60*time.Second, "")
+	hold := flag.Duration("hold", 60*time.Second, "how long the clients stay before closing")
 	flag.Parse()
 	var opened, failed atomic.Int64
 	stop := make(chan struct{})
