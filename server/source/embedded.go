@@ -234,9 +234,9 @@ type kfakeLogger struct{ log *slog.Logger }
 func (l kfakeLogger) Logf(level kfake.LogLevel, format string, args ...any) {
 	switch level {
 	case kfake.LogLevelError:
-		l.log.Error("embedded kafka: "+fmt.Sprintf(format, args...))
+		l.log.Error("embedded kafka: " + fmt.Sprintf(format, args...))
 	case kfake.LogLevelWarn:
-		l.log.Warn("embedded kafka: "+fmt.Sprintf(format, args...))
+		l.log.Warn("embedded kafka: " + fmt.Sprintf(format, args...))
 	}
 }
 

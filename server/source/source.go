@@ -91,7 +91,7 @@ type Status struct {
 	Unreadable int64
 	// TopicID is the topic's id (base64url, as Kafka prints it).
 	TopicID string
-	Started     time.Time
+	Started time.Time
 }
 
 // Source is a running consumer; create it with New and run it with Run.

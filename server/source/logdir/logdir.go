@@ -73,8 +73,8 @@ func (r Report) Damaged() bool { return len(r.Losses) > 0 }
 // the last known bounds of each partition, so that a log cut short (whose
 // end went backwards) is noticed even when no byte of it is unreadable.
 type State struct {
-	Incarnation string                      `json:"incarnation"`
-	Since       time.Time                   `json:"since"`
+	Incarnation string                     `json:"incarnation"`
+	Since       time.Time                  `json:"since"`
 	Ends        map[string]map[int32]int64 `json:"ends,omitempty"`
 	Starts      map[string]map[int32]int64 `json:"starts,omitempty"`
 	// Holes are offset ranges already reported lost; the log keeps them
