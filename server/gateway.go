@@ -220,19 +220,15 @@ func (g *gateway) startPipeline(ctx context.Context, cfg *config.Config, m *metr
 		return status.ReplayHealth{MemoryHits: int64(st.Hits), MemoryRecords: st.Records, MaxMemoryRecords: cfg.MemoryRecords}
 	}
 	if cfg.RedisURL != "" {
-		opt, err := redis.ParseURL(cfg.RedisURL)
-		if err != nil {
-			return fmt.Errorf("REDIS_URL: %w", err)
-		}
-		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = 2*time.Second, 2*time.Second, 2*time.Second
 		// go-redis logs every failed dial by default; rate-limit it.
 		redis.SetLogger(redisstore.NewLogger(log, time.Minute))
-		rc := redis.NewClient(opt)
-		g.closers = append(g.closers, func(context.Context) { rc.Close() })
-		rs, err := redisstore.New(rc, namespace, redisstore.Config{TTL: cfg.RedisTTL, MaxEntries: cfg.RedisMaxSequences, Logger: log})
+		// Open bounds retries (one dial, one retry a command): a Redis that
+		// refuses us costs a connection per back-off, not several per batch.
+		rs, err := redisstore.Open(cfg.RedisURL, namespace, redisstore.Config{TTL: cfg.RedisTTL, MaxEntries: cfg.RedisMaxSequences, Logger: log})
 		if err != nil {
 			return fmt.Errorf("redis replay store: %w", err)
 		}
+		g.closers = append(g.closers, func(context.Context) { _ = rs.Close() })
 		latency := prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "dashstream_websocket_redis_latency_ms", Help: "Redis replay-store operations, in milliseconds.",
 			Buckets: []float64{1, 5, 10, 25, 50, 100, 250, 500, 1000},

@@ -6,9 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/dashstream/dashstream/server/source/logdir"
@@ -263,4 +265,121 @@ func TestEmbeddedDamage_StateFileCorrupt(t *testing.T) {
 	if got := len(second.read(0)); got != 20 {
 		t.Fatalf("%d records kept, want 20", got)
 	}
+}
+
+// TestSource_SkipsUnreadableDataAndReportsTheGap flips 8 bytes in the middle
+// of a segment while the broker runs (the broker serves segment bytes as
+// they are on disk): the source must not wedge on the batch, must report
+// exactly its offsets as a gap, and must forward every record after it.
+func TestSource_SkipsUnreadableDataAndReportsTheGap(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "kafka")
+	l := startLog(t, dir)
+	t.Cleanup(l.close)
+	var recs []*kgo.Record
+	for i := range 400 {
+		recs = append(recs, &kgo.Record{Partition: 0, Value: value(t, "th", uint64(i+1))})
+	}
+	for i := 0; i < len(recs); i += 5 { // 80 batches of 5
+		produce(t, l.emb.Brokers(), recs[i:i+5]...)
+	}
+	rewrite(t, segmentFile(t, dir, 0), func(b []byte) []byte {
+		for i := range 8 {
+			b[len(b)/2+i] ^= 0xff
+		}
+		return b
+	})
+
+	var got collector
+	var gaps []Gap
+	var gapMu sync.Mutex
+	src, m := run(t, Config{Brokers: l.emb.Brokers(), Topic: topic, MaxPayloadBytes: 1 << 20, Refresh: time.Second,
+		OnGap: func(g Gap) { gapMu.Lock(); gaps = append(gaps, g); gapMu.Unlock() }}, got.sink, nil)
+	waitFor(t, "the records after the damage", func() bool {
+		r := got.snapshot()
+		return len(r) > 0 && r[len(r)-1].Offset == 399
+	})
+	gapMu.Lock()
+	defer gapMu.Unlock()
+	if len(gaps) != 1 {
+		t.Fatalf("gaps %+v, want one", gaps)
+	}
+	g := gaps[0]
+	if g.To-g.From+1 != 5 || g.From%5 != 0 {
+		t.Fatalf("gap %+v, want the 5 offsets of one batch", g)
+	}
+	seen := map[int64]bool{}
+	for _, r := range got.snapshot() {
+		if r.Offset >= g.From && r.Offset <= g.To {
+			t.Fatalf("record %d forwarded inside the gap", r.Offset)
+		}
+		seen[r.Offset] = true
+	}
+	if len(seen) != 395 {
+		t.Fatalf("%d records forwarded, want 395", len(seen))
+	}
+	if st := src.Status(); st.Unreadable != 5 || !st.Ready {
+		t.Fatalf("status %+v", st)
+	}
+	if v := testutil.ToFloat64(m.UnreadableSkipped); v != 5 {
+		t.Fatalf("dashstream_kafka_unreadable_skipped_total = %v", v)
+	}
+}
+
+// TestNextReadable_FindsTheFirstReadableOffset checks the search on every
+// run length and position, against a table of readable offsets.
+func TestNextReadable_FindsTheFirstReadableOffset(t *testing.T) {
+	for bad := int64(1); bad <= 40; bad++ {
+		for start := int64(0); start < 3; start++ {
+			high := start + bad + 10
+			probe := func(o int64) (bool, error) { return o >= start+bad, nil }
+			got, err := nextReadable(context.Background(), probe, start, high)
+			if err != nil || got != start+bad {
+				t.Fatalf("run of %d from %d: got %d, %v", bad, start, got, err)
+			}
+		}
+	}
+	// Nothing readable up to the end.
+	got, _ := nextReadable(context.Background(), func(int64) (bool, error) { return false, nil }, 5, 9)
+	if got != 9 {
+		t.Fatalf("got %d, want the end 9", got)
+	}
+}
+
+// TestEmbedded_DiskUseStaysWithinMaxBytes produces five times the bound into
+// one partition, trimming as the broker does between rounds: the
+// partition's folder (segments and index) never exceeds MaxBytes after a
+// trim, and it keeps most of the bound's worth of history.
+func TestEmbedded_DiskUseStaysWithinMaxBytes(t *testing.T) {
+	const maxBytes = 1 << 20
+	dir := filepath.Join(t.TempDir(), "kafka")
+	emb, err := StartEmbedded(EmbeddedConfig{DataDir: dir, Topics: []string{topic}, Partitions: 1,
+		Retention: time.Hour, MaxBytes: maxBytes, TrimEvery: time.Hour}, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(emb.Close)
+	l := &embeddedLog{t: t, emb: emb, dir: dir}
+	size := func() (total int64) {
+		m, _ := filepath.Glob(filepath.Join(partitionDir(dir, 0), "*.[di][ad][tx]"))
+		for _, f := range m {
+			if info, err := os.Stat(f); err == nil {
+				total += info.Size()
+			}
+		}
+		return total
+	}
+	peak := int64(0)
+	for round := range 20 { // ~256 KiB a round: 5 MiB in all
+		l.produce(0, 1200, fmt.Sprintf("r%d", round))
+		emb.Cluster().ApplyRetention()
+		s := size()
+		peak = max(peak, s)
+		if s > maxBytes {
+			t.Fatalf("round %d: partition folder holds %d bytes, over the bound of %d", round, s, maxBytes)
+		}
+	}
+	if s := size(); s < maxBytes/2 {
+		t.Fatalf("only %d bytes kept of a %d bound", s, maxBytes)
+	}
+	t.Logf("peak after trim %d bytes of %d (segment %d, retention.bytes %d)", peak, maxBytes, SegmentBytes(maxBytes), RetentionBytes(maxBytes))
 }
