@@ -9,10 +9,10 @@ func TestMaskURL_NeverShowsThePassword(t *testing.T) {
 	cases := []struct{ in, want string }{
 		{"redis://:s3cret@host:6379/0", "redis://:%2A%2A%2A@host:6379/0"},
 		{"redis://user:s3cret@host:6379", "redis://user:%2A%2A%2A@host:6379"},
-		{"redis://:s3cr%t@host:6379", "redis://:***@host:6379"},        // does not parse
+		{"redis://:s3cr%t@host:6379", "redis://:***@host:6379"},              // does not parse
 		{"redis://us%er:s3c%ret@host/0?x=1", "redis://us%er:***@host/0?x=1"}, // does not parse
-		{"redis://:p@ss%w@host:6379", "redis://:***@host:6379"},        // "@" in the password
-		{"redis://token%zz@host", "redis://***@host"},                  // a bare userinfo may be the secret
+		{"redis://:p@ss%w@host:6379", "redis://:***@host:6379"},              // "@" in the password
+		{"redis://token%zz@host", "redis://***@host"},                        // a bare userinfo may be the secret
 		{"redis://host:6379", "redis://host:6379"},
 		{"not a url %zz with@secret", "***"},
 		{"", ""},
