@@ -4,15 +4,22 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/dashstream/dashstream/server/internal/redisserver"
 )
 
 // The chaos suite (issue 14 §6): attacks on the log and its neighbours,
@@ -278,4 +285,284 @@ func TestChaos_DamagedLogBetweenRuns_ClientIsToldAndNeverGetsAnotherRecord(t *te
 			t.Logf("namespace %s -> %s; client got %d records, controls %d", ns1, ns2, c.count(), len(c.controls))
 		})
 	}
+}
+
+// A test binary started with DASHSTREAM_CHAOS_CHILD=1 is the gateway itself
+// (run with the arguments in DASHSTREAM_CHAOS_ARGS), so a test can kill -9
+// a real server process and start it again.
+func init() {
+	if os.Getenv("DASHSTREAM_CHAOS_CHILD") != "1" {
+		return
+	}
+	var args []string
+	if err := json.Unmarshal([]byte(os.Getenv("DASHSTREAM_CHAOS_ARGS")), &args); err != nil {
+		fmt.Fprintln(os.Stderr, "DASHSTREAM_CHAOS_ARGS:", err)
+		os.Exit(2)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if err := run(args, func(string) string { return "" }, log); err != nil {
+		log.Error("server stopped", "err", err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+// childGateway is the gateway as a separate process.
+type childGateway struct {
+	t    *testing.T
+	args []string
+	base string
+	cmd  *exec.Cmd
+	out  *lockedOutput
+}
+
+type lockedOutput struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedOutput) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedOutput) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func freeLoopbackPort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func startChild(t *testing.T, args ...string) *childGateway {
+	t.Helper()
+	port := freeLoopbackPort(t)
+	c := &childGateway{t: t, args: append([]string{"--host", "127.0.0.1", "--port", strconv.Itoa(port)}, args...),
+		base: "http://127.0.0.1:" + strconv.Itoa(port), out: &lockedOutput{}}
+	c.start()
+	t.Cleanup(c.kill)
+	return c
+}
+
+func (c *childGateway) start() {
+	c.t.Helper()
+	raw, _ := json.Marshal(c.args)
+	c.cmd = exec.Command(os.Args[0], "-test.run=^$")
+	c.cmd.Env = append(os.Environ(), "DASHSTREAM_CHAOS_CHILD=1", "DASHSTREAM_CHAOS_ARGS="+string(raw))
+	c.cmd.Stdout, c.cmd.Stderr = c.out, c.out
+	if err := c.cmd.Start(); err != nil {
+		c.t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get(c.base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("the gateway process did not become ready; output:\n%s", c.out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// kill ends the process with SIGKILL: no shutdown, no flush.
+func (c *childGateway) kill() {
+	if c.cmd == nil || c.cmd.Process == nil {
+		return
+	}
+	_ = c.cmd.Process.Kill()
+	_ = c.cmd.Wait()
+	c.cmd = nil
+}
+
+// TestChaos_KillNineWithTheDemoRunning kills the gateway process with
+// SIGKILL three times while the demo produces, and starts it again on the
+// same data folder: no start fails, the namespace stays (no damage), the
+// log's offsets go on (never backwards), and every record a client had is
+// the same record under the same offset after the restart.
+func TestChaos_KillNineWithTheDemoRunning(t *testing.T) {
+	data := t.TempDir()
+	c := startChild(t, "--web-dir", testWeb(t), "--data-dir", data, "--schemas-path", filepath.Join(data, "schemas.json"),
+		"--demo", "on", "--demo-rate", "40")
+	had := map[int32]map[int64][]byte{}
+	ns := versionOf(t, c.base)["resume_namespace"]
+	for round := range 3 {
+		cl := dialWS(t, c.base, resumeEarliest)
+		cl.readUntil("records before the kill", func() bool { return cl.complete && cl.count() >= 100*(round+1) })
+		checkSame(t, had, cl)
+		ends := cl.lastOffsets()
+		cl.ws.CloseNow()
+		c.kill()
+		c.start()
+		if got := versionOf(t, c.base)["resume_namespace"]; got != ns {
+			t.Fatalf("round %d: the namespace changed after a crash without damage: %v -> %v", round, ns, got)
+		}
+		after := dialWS(t, c.base, resumeEarliest)
+		after.readUntil("the records again", func() bool {
+			if !after.complete {
+				return false
+			}
+			for p, o := range ends {
+				if after.lastOffsets()[p] < o {
+					return false
+				}
+			}
+			return true
+		})
+		checkSame(t, had, after)
+		checkContiguous(t, after)
+		after.ws.CloseNow()
+	}
+	t.Logf("%d partitions, records compared: %d", len(had), func() (n int) {
+		for _, m := range had {
+			n += len(m)
+		}
+		return n
+	}())
+}
+
+// checkSame adds what c received to had, failing on an offset that now
+// names another record.
+func checkSame(t *testing.T, had map[int32]map[int64][]byte, c *wsClient) {
+	t.Helper()
+	for _, r := range c.arrivals {
+		if had[r.p] == nil {
+			had[r.p] = map[int64][]byte{}
+		}
+		if old, ok := had[r.p][r.o]; ok && string(old) != string(r.v) {
+			t.Fatalf("partition %d offset %d names another record than before", r.p, r.o)
+		}
+		had[r.p][r.o] = r.v
+	}
+}
+
+// checkContiguous fails when a client's records of a partition skip an
+// offset or go backwards, unless a gap frame reported the hole.
+func checkContiguous(t *testing.T, c *wsClient) {
+	t.Helper()
+	gaps := 0
+	for _, m := range c.controls {
+		if m["type"] == "gap" {
+			gaps++
+		}
+	}
+	last := map[int32]int64{}
+	for _, r := range c.arrivals {
+		if prev, ok := last[r.p]; ok {
+			if r.o <= prev {
+				t.Fatalf("partition %d went backwards: %d after %d", r.p, r.o, prev)
+			}
+			if r.o != prev+1 && gaps == 0 {
+				t.Fatalf("partition %d skipped offsets %d..%d without a gap frame", r.p, prev+1, r.o-1)
+			}
+		}
+		last[r.p] = r.o
+	}
+}
+
+// TestChaos_RedisOutageMidStream kills redis-server while the demo streams
+// to a live client and brings it back: the live client sees no hole, no
+// offset going backwards and no record that differs from Kafka's; a client
+// resuming afterwards from the first client's early cursors gets the same
+// records again.
+func TestChaos_RedisOutageMidStream(t *testing.T) {
+	rs := redisserver.Start(t)
+	f := startFixedGateway(t, testWeb(t), "--demo", "on", "--demo-rate", "40", "--redis-url", rs.URL())
+	live := dialWS(t, f.url(), `{"type":"resume","mode":"partition","from":"latest"}`)
+	live.readUntil("records before the outage", func() bool { return live.count() >= 100 })
+	early := live.lastOffsets()
+	rs.Stop()
+	eventually(t, "/health to report Redis down", func() bool {
+		rb, _ := healthOf(t, f.url())["replay_buffer"].(map[string]any)
+		return rb != nil && rb["redis_available"] == false
+	})
+	n := live.count()
+	live.readUntil("records during the outage", func() bool { return live.count() >= n+100 })
+	rs.Restart()
+	eventually(t, "/health to report Redis back", func() bool {
+		rb, _ := healthOf(t, f.url())["replay_buffer"].(map[string]any)
+		return rb != nil && rb["redis_available"] == true
+	})
+	n = live.count()
+	live.readUntil("records after the outage", func() bool { return live.count() >= n+100 })
+	checkContiguous(t, live)
+
+	// Every record the client got is Kafka's record under that offset.
+	kafka := readTopic(t, f.gw.brokers, live.lastOffsets())
+	mismatches := 0
+	for _, r := range live.arrivals {
+		if string(kafka[r.p][r.o]) != string(r.v) {
+			mismatches++
+		}
+	}
+	if mismatches > 0 {
+		t.Fatalf("%d of %d records differ from Kafka's", mismatches, live.count())
+	}
+	again := dialWS(t, f.url(), resumeFrame(early, ""))
+	again.readUntil("the resumed records", func() bool {
+		for p, o := range live.lastOffsets() {
+			if again.lastOffsets()[p] < o {
+				return false
+			}
+		}
+		return true
+	})
+	checkContiguous(t, again)
+	for _, r := range again.arrivals {
+		if string(kafka[r.p][r.o]) != string(r.v) && r.o <= live.lastOffsets()[r.p] {
+			t.Fatalf("resumed record %d/%d differs from Kafka's", r.p, r.o)
+		}
+	}
+	t.Logf("live client: %d records, 0 holes, 0 backwards, 0 mismatches; resumed client: %d records", live.count(), again.count())
+}
+
+// readTopic reads the gateway's topic up to the given offsets.
+func readTopic(t *testing.T, brokers []string, upTo map[int32]int64) map[int32]map[int64][]byte {
+	t.Helper()
+	offsets := map[int32]kgo.Offset{}
+	for p := range upTo {
+		offsets[p] = kgo.NewOffset().AtStart()
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{"dashstream-events": offsets}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out := map[int32]map[int64][]byte{}
+	done := func() bool {
+		for p, o := range upTo {
+			if _, ok := out[p][o]; !ok {
+				return false
+			}
+		}
+		return true
+	}
+	for !done() {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("reading the topic: %v", fs.Errors())
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			if out[r.Partition] == nil {
+				out[r.Partition] = map[int64][]byte{}
+			}
+			out[r.Partition][r.Offset] = r.Value
+		})
+	}
+	return out
 }
