@@ -208,7 +208,13 @@ func (g *gateway) startPipeline(ctx context.Context, cfg *config.Config, m *metr
 		incarnation = id
 		logHealth = &status.LogHealth{Incarnation: id}
 	}
-	namespace := control.ResumeNamespace(cfg.Topic, cfg.GroupID, namespaceBrokers, namespaceCluster(cfg.ClusterID, incarnation))
+	nsIncarnation := incarnation
+	if !cfg.NamespaceIncarnation && g.mode == "kafka" {
+		// Upstream's namespace exactly, to share a Redis with upstream
+		// servers; the source still refuses a recreated topic.
+		nsIncarnation = ""
+	}
+	namespace := control.ResumeNamespace(cfg.Topic, cfg.GroupID, namespaceBrokers, namespaceCluster(cfg.ClusterID, nsIncarnation))
 
 	ring, err := memory.New(memory.Config{MaxRecords: cfg.MemoryRecords, MaxBytes: cfg.MemoryBytes})
 	if err != nil {

@@ -24,17 +24,19 @@ type Config struct {
 	WebDir string
 
 	// Kafka
-	Brokers           []string // empty: embedded broker
-	Topic             string
-	GroupID           string // only part of the resume namespace: no consumer group is used
-	ClusterID         string
-	AutoOffsetReset   string // earliest | latest
-	DecodeErrorPolicy string // skip | pause
-	DLQTopic          string // "" disables the DLQ
-	DLQIncludePayload bool
-	OldDataUseTime    bool
-	OldDataGrace      time.Duration
-	Security          KafkaSecurity
+	Brokers   []string // empty: embedded broker
+	Topic     string
+	GroupID   string // only part of the resume namespace: no consumer group is used
+	ClusterID string
+	// NamespaceIncarnation puts the log's incarnation in the resume namespace.
+	NamespaceIncarnation bool
+	AutoOffsetReset      string // earliest | latest
+	DecodeErrorPolicy    string // skip | pause
+	DLQTopic             string // "" disables the DLQ
+	DLQIncludePayload    bool
+	OldDataUseTime       bool
+	OldDataGrace         time.Duration
+	Security             KafkaSecurity
 
 	// Embedded broker
 	DataDir            string
