@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -90,7 +91,7 @@ func StartEmbedded(cfg EmbeddedConfig, log *slog.Logger) (*Embedded, error) {
 		e.state = logdir.State{Incarnation: e.report.Incarnation, Since: e.report.Since}
 	}
 	cluster, err := kfake.NewCluster(e.clusterOpts()...)
-	if err != nil && cfg.DataDir != "" {
+	if err != nil && cfg.DataDir != "" && strings.Contains(err.Error(), "loading persisted state") {
 		// Something the check does not know stopped the broker: start
 		// afresh rather than fail at every start.
 		if cluster, err = e.startAfresh(err); err != nil {
