@@ -168,6 +168,11 @@ func TestEmbeddedDamage_NoOffsetNamesAnotherRecord(t *testing.T) {
 				return b
 			})
 		}, wantNew: true, wantLoss: true, keepsMost: true},
+		{name: "meta.json the broker refuses", damage: func(t *testing.T, dir string) {
+			// Valid JSON, so the check passes it; the broker refuses the
+			// version and the folder is moved aside whole.
+			rewrite(t, filepath.Join(dir, "meta.json"), func([]byte) []byte { return []byte(`{"version":99,"cluster_id":"x"}`) })
+		}, wantNew: true, wantLoss: true},
 		{name: "partition folder removed", damage: func(t *testing.T, dir string) { os.RemoveAll(partitionDir(dir, 0)) }, wantNew: true, wantLoss: true},
 	}
 	for _, tc := range cases {
