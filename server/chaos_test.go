@@ -566,3 +566,66 @@ func readTopic(t *testing.T, brokers []string, upTo map[int32]int64) map[int32]m
 	}
 	return out
 }
+
+// TestChaos_UnreadableDataInKafkaIsAGapForReplayingClients flips 8 bytes of
+// a segment while the gateway runs, after the source has read it: a client
+// whose cursor is older than the replay store is served from Kafka, and the
+// batch that cannot be read reaches it as a gap frame covering its offsets,
+// never as silence and never as other bytes.
+func TestChaos_UnreadableDataInKafkaIsAGapForReplayingClients(t *testing.T) {
+	f := startFixedGateway(t, testWeb(t), "--demo", "off", "--replay-memory-records", "50")
+	eventually(t, "ready", func() bool { resp, _ := get(t, f.url()+"/readyz", nil); return resp.StatusCode == 200 })
+	cl, err := kgo.NewClient(kgo.SeedBrokers(f.gw.brokers...), kgo.DefaultProduceTopic("dashstream-events"),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	want := map[int64][]byte{}
+	for b := range 80 { // 80 batches of 5 records
+		var recs []*kgo.Record
+		for i := range 5 {
+			seq := uint64(b*5 + i + 1)
+			v := event(t, "unreadable", seq)
+			want[int64(seq-1)] = v
+			recs = append(recs, &kgo.Record{Partition: 0, Value: v})
+		}
+		if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	live := dialWS(t, f.url(), resumeEarliest)
+	live.readUntil("the source to have read everything", func() bool { return live.lastOffsets()[0] == 399 })
+	mutate(t, firstSegment(t, filepath.Join(f.cfg.DataDir, "kafka"), 0), func(b []byte) []byte {
+		for i := range 8 {
+			b[len(b)/2+i] ^= 0xff
+		}
+		return b
+	})
+	c := dialWS(t, f.url(), resumeFrame(map[int32]int64{0: 10}, ""))
+	c.readUntil("replay_complete", func() bool { return c.complete })
+	var gapFrom, gapTo int64 = -1, -1
+	for _, m := range c.controls {
+		if m["type"] == "gap" && m["partition"] == float64(0) {
+			gapFrom, _ = strconv.ParseInt(fmt.Sprint(m["fromOffset"]), 10, 64)
+			gapTo, _ = strconv.ParseInt(fmt.Sprint(m["toOffset"]), 10, 64)
+		}
+	}
+	got := c.recs[0]
+	var missing []int64
+	for o := int64(11); o < 400; o++ {
+		v, ok := got[o]
+		switch {
+		case ok && string(v) != string(want[o]):
+			t.Fatalf("offset %d: other bytes than produced", o)
+		case !ok && (o < gapFrom || o > gapTo):
+			missing = append(missing, o)
+		}
+	}
+	if gapFrom < 0 || len(missing) > 0 {
+		t.Fatalf("gap %d..%d; offsets missing without a gap: %v (controls %v)", gapFrom, gapTo, missing, c.controls)
+	}
+	t.Logf("gap reported: %d..%d (%d offsets; the damaged batch is 5)", gapFrom, gapTo, gapTo-gapFrom+1)
+}
