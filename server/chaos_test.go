@@ -17,9 +17,13 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/dashstream/dashstream/protocol/control"
 	"github.com/dashstream/dashstream/server/internal/redisserver"
+	"github.com/dashstream/dashstream/server/source"
 )
 
 // The chaos suite (issue 14 §6): attacks on the log and its neighbours,
@@ -628,4 +632,50 @@ func TestChaos_UnreadableDataInKafkaIsAGapForReplayingClients(t *testing.T) {
 		t.Fatalf("gap %d..%d; offsets missing without a gap: %v (controls %v)", gapFrom, gapTo, missing, c.controls)
 	}
 	t.Logf("gap reported: %d..%d (%d offsets; the damaged batch is 5)", gapFrom, gapTo, gapTo-gapFrom+1)
+}
+
+// TestGateway_RealKafkaNamespaceCarriesTheTopicID: with a real Kafka the
+// incarnation is the topic's id; the setting off gives upstream's namespace
+// byte for byte; a topic deleted and created again is refused, not read
+// under the old namespace.
+func TestGateway_RealKafkaNamespaceCarriesTheTopicID(t *testing.T) {
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "dashstream-events", "dashstream-events-dlq"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cluster.Close)
+	brokers := strings.Join(cluster.ListenAddrs(), ",")
+	id, err := source.TopicID(context.Background(), cluster.ListenAddrs(), "dashstream-events", nil)
+	if err != nil || id == "" {
+		t.Fatalf("topic id %q: %v", id, err)
+	}
+	_, srv := startGateway(t, testWeb(t), "--kafka-brokers", brokers)
+	v := versionOf(t, srv.URL)
+	if want := control.ResumeNamespace("dashstream-events", "websocket-server-v4", brokers, "log."+id); v["resume_namespace"] != want || v["log_incarnation"] != id {
+		t.Fatalf("namespace %v (incarnation %v), want %s", v["resume_namespace"], v["log_incarnation"], want)
+	}
+	_, plain := startGateway(t, testWeb(t), "--kafka-brokers", brokers, "--namespace-incarnation", "false")
+	if got, want := versionOf(t, plain.URL)["resume_namespace"], control.ResumeNamespace("dashstream-events", "websocket-server-v4", brokers, ""); got != want {
+		t.Fatalf("with the incarnation off: %v, want upstream's %s", got, want)
+	}
+
+	// The topic is deleted and created again: its offsets start over.
+	cl, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := adm.DeleteTopics(ctx, "dashstream-events"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := adm.CreateTopic(ctx, 2, 1, nil, "dashstream-events"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "/readyz to refuse the recreated topic", func() bool {
+		resp, body := get(t, srv.URL+"/readyz", nil)
+		return resp.StatusCode == 503 && strings.Contains(string(body), "created again")
+	})
 }
