@@ -149,25 +149,19 @@ func produceEvents(t *testing.T, brokers []string, th string, first uint64, n in
 	}
 }
 
-func versionOf(t *testing.T, base string) map[string]any {
+func getJSON(t *testing.T, url string) map[string]any {
 	t.Helper()
-	_, b := get(t, base+"/version", nil)
+	_, b := get(t, url, nil)
 	var v map[string]any
 	if err := json.Unmarshal(b, &v); err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: %v", url, err)
 	}
 	return v
 }
 
-func healthOf(t *testing.T, base string) map[string]any {
-	t.Helper()
-	_, b := get(t, base+"/health", nil)
-	var v map[string]any
-	if err := json.Unmarshal(b, &v); err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
+func versionOf(t *testing.T, base string) map[string]any { return getJSON(t, base+"/version") }
+
+func healthOf(t *testing.T, base string) map[string]any { return getJSON(t, base+"/health") }
 
 func resumeFrame(last map[int32]int64, namespace string) string {
 	var parts []string
@@ -235,12 +229,7 @@ func TestChaos_DamagedLogBetweenRuns_ClientIsToldAndNeverGetsAnotherRecord(t *te
 			mutate(t, firstSegment(t, dir, 0), func(b []byte) []byte { return make([]byte, len(b)) })
 		}},
 		{"segment bit-flipped", func(t *testing.T, dir string) {
-			mutate(t, firstSegment(t, dir, 0), func(b []byte) []byte {
-				for i := range 8 {
-					b[len(b)/2+i] ^= 0xff
-				}
-				return b
-			})
+			mutate(t, firstSegment(t, dir, 0), flipMiddle)
 		}},
 	}
 	for _, tc := range cases {
@@ -610,12 +599,7 @@ func TestChaos_UnreadableDataInKafkaIsAGapForReplayingClients(t *testing.T) {
 	}
 	live := dialWS(t, f.url(), resumeEarliest)
 	live.readUntil("the source to have read everything", func() bool { return live.lastOffsets()[0] == 399 })
-	mutate(t, firstSegment(t, filepath.Join(f.cfg.DataDir, "kafka"), 0), func(b []byte) []byte {
-		for i := range 8 {
-			b[len(b)/2+i] ^= 0xff
-		}
-		return b
-	})
+	mutate(t, firstSegment(t, filepath.Join(f.cfg.DataDir, "kafka"), 0), flipMiddle)
 	c := dialWS(t, f.url(), resumeFrame(map[int32]int64{0: 10}, ""))
 	c.readUntil("replay_complete", func() bool { return c.complete })
 	var gapFrom, gapTo int64 = -1, -1
@@ -686,4 +670,12 @@ func TestGateway_RealKafkaNamespaceCarriesTheTopicID(t *testing.T) {
 		resp, body := get(t, srv.URL+"/readyz", nil)
 		return resp.StatusCode == 503 && strings.Contains(string(body), "created again")
 	})
+}
+
+// flipMiddle inverts 8 bytes in the middle of b.
+func flipMiddle(b []byte) []byte {
+	for i := range 8 {
+		b[len(b)/2+i] ^= 0xff
+	}
+	return b
 }

@@ -161,12 +161,7 @@ func TestEmbeddedDamage_NoOffsetNamesAnotherRecord(t *testing.T) {
 			rewrite(t, segmentFile(t, dir, 0), func(b []byte) []byte { return make([]byte, len(b)) })
 		}, wantNew: true, wantLoss: true},
 		{name: "8 bytes flipped mid-segment", damage: func(t *testing.T, dir string) {
-			rewrite(t, segmentFile(t, dir, 0), func(b []byte) []byte {
-				for i := range 8 {
-					b[len(b)/2+i] ^= 0xff
-				}
-				return b
-			})
+			rewrite(t, segmentFile(t, dir, 0), flipMiddle)
 		}, wantNew: true, wantLoss: true, keepsMost: true},
 		{name: "meta.json the broker refuses", damage: func(t *testing.T, dir string) {
 			// Valid JSON, so the check passes it; the broker refuses the
@@ -277,22 +272,7 @@ func TestEmbeddedDamage_StateFileCorrupt(t *testing.T) {
 // they are on disk): the source must not wedge on the batch, must report
 // exactly its offsets as a gap, and must forward every record after it.
 func TestSource_SkipsUnreadableDataAndReportsTheGap(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "kafka")
-	l := startLog(t, dir)
-	t.Cleanup(l.close)
-	var recs []*kgo.Record
-	for i := range 400 {
-		recs = append(recs, &kgo.Record{Partition: 0, Value: value(t, "th", uint64(i+1))})
-	}
-	for i := 0; i < len(recs); i += 5 { // 80 batches of 5
-		produce(t, l.emb.Brokers(), recs[i:i+5]...)
-	}
-	rewrite(t, segmentFile(t, dir, 0), func(b []byte) []byte {
-		for i := range 8 {
-			b[len(b)/2+i] ^= 0xff
-		}
-		return b
-	})
+	l := damagedWhileRunning(t)
 
 	var got collector
 	var gaps []Gap
@@ -387,4 +367,32 @@ func TestEmbedded_DiskUseStaysWithinMaxBytes(t *testing.T) {
 		t.Fatalf("only %d bytes kept of a %d bound", s, maxBytes)
 	}
 	t.Logf("peak after trim %d bytes of %d (segment %d, retention.bytes %d)", peak, maxBytes, SegmentBytes(maxBytes), RetentionBytes(maxBytes))
+}
+
+// flipMiddle inverts 8 bytes in the middle of b.
+func flipMiddle(b []byte) []byte {
+	for i := range 8 {
+		b[len(b)/2+i] ^= 0xff
+	}
+	return b
+}
+
+// damagedWhileRunning starts a broker, writes 400 DashStream events to
+// partition 0 in 80 batches of 5 and flips 8 bytes in the middle of the
+// segment while the broker runs (it serves segment bytes as they are on
+// disk), so that one batch cannot be read.
+func damagedWhileRunning(t *testing.T) *embeddedLog {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "kafka")
+	l := startLog(t, dir)
+	t.Cleanup(l.close)
+	var recs []*kgo.Record
+	for i := range 400 {
+		recs = append(recs, &kgo.Record{Partition: 0, Value: value(t, "th", uint64(i+1))})
+	}
+	for i := 0; i < len(recs); i += 5 {
+		produce(t, l.emb.Brokers(), recs[i:i+5]...)
+	}
+	rewrite(t, segmentFile(t, dir, 0), flipMiddle)
+	return l
 }

@@ -3,10 +3,7 @@ package source
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
-
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/dashstream/dashstream/server/replay"
 )
@@ -16,22 +13,7 @@ import (
 // held no more records: it returns ErrFetchUnavailable, which the hub
 // reports as a gap.
 func TestFetcher_UnreadableDataEndsTheRangeWithAnError(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "kafka")
-	l := startLog(t, dir)
-	t.Cleanup(l.close)
-	var recs []*kgo.Record
-	for i := range 400 {
-		recs = append(recs, &kgo.Record{Partition: 0, Value: value(t, "th", uint64(i+1))})
-	}
-	for i := 0; i < len(recs); i += 5 {
-		produce(t, l.emb.Brokers(), recs[i:i+5]...)
-	}
-	rewrite(t, segmentFile(t, dir, 0), func(b []byte) []byte {
-		for i := range 8 {
-			b[len(b)/2+i] ^= 0xff
-		}
-		return b
-	})
+	l := damagedWhileRunning(t)
 	f := NewFetcher(Config{Brokers: l.emb.Brokers(), Topic: topic, MaxPayloadBytes: 1 << 20}, 1)
 	defer f.Close()
 	var last int64 = -1
