@@ -366,6 +366,9 @@ func (s *Source) startOffset(ctx context.Context, p int32) kgo.Offset {
 			return kgo.NewOffset().At(next)
 		}
 	}
+	s.mu.Lock()
+	delete(s.next, p) // unknown until the first record or the log start
+	s.mu.Unlock()
 	if s.cfg.AutoOffsetReset == "latest" {
 		return kgo.NewOffset().AtEnd()
 	}
