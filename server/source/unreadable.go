@@ -161,6 +161,9 @@ func (s *Source) skipUnreadable(ctx context.Context, adm *kadm.Client, admin, cl
 	eo, _ := ends.Lookup(s.cfg.Topic, p)
 	s.mu.Lock()
 	pos, known := s.next[p]
+	if head, ok := s.heads[p]; !known && ok && s.cfg.AutoOffsetReset == "latest" {
+		pos, known = head, true // started at the end: nothing before the head was asked for
+	}
 	s.mu.Unlock()
 	if !known || pos < so.Offset {
 		pos = so.Offset
