@@ -110,6 +110,7 @@ func start(parent context.Context, cfg *config.Config, log *slog.Logger) (*gatew
 		TrustedProxy: gate.TrustedProxy, ClientIP: gate.ClientIP, Log: log,
 	})
 	m.Registry.MustRegister(g.guard.Collectors()...)
+	g.closers = append(g.closers, func(context.Context) { g.guard.Close() })
 
 	if cfg.Proxy() {
 		g.mode = "proxy"

@@ -103,8 +103,10 @@ type Guard struct {
 	refusing int            // connections marked for refusal, still open
 	peak     int            // connections (open+refusing) memory was last given back for
 	freeing  bool           // a give-back is scheduled
-	flood    bool           // a flood is ebbing: give back at every halving
-	lastHost time.Time      // last "Host refused" log line
+	freeAt   *time.Timer    // the scheduled give-back; Close stops it
+	closed   bool
+	flood    bool      // a flood is ebbing: give back at every halving
+	lastHost time.Time // last "Host refused" log line
 
 	refused *prometheus.CounterVec
 	cut     *prometheus.CounterVec
@@ -264,11 +266,10 @@ func (g *Guard) ConnState(c net.Conn, state http.ConnState) {
 			g.refusing--
 		}
 	}
-	free := g.shouldFreeLocked()
-	g.mu.Unlock()
-	if free {
-		go g.freeMemory()
+	if g.shouldFreeLocked() {
+		g.freeAt = time.AfterFunc(freeDelay, g.freeMemory) // let the rest of the wave close first
 	}
+	g.mu.Unlock()
 }
 
 // Memory is given back to the system after a flood: a crowd of connections
@@ -285,32 +286,45 @@ const (
 
 func (g *Guard) shouldFreeLocked() bool {
 	n := g.open + g.refusing
-	if (g.peak < floodSize && !g.flood) || n > g.peak/2 || g.freeing {
+	if (g.peak < floodSize && !g.flood) || n > g.peak/2 || g.freeing || g.closed {
 		return false
 	}
 	g.freeing = true
 	return true
 }
 
-// freeMemory gives memory back freeDelay after the crowd halved, and again
-// while it keeps halving; it ends when the crowd holds steady or is gone.
+// freeMemory gives memory back freeDelay after the crowd halved, and is
+// scheduled again while it keeps halving; it stops when the crowd holds
+// steady or is gone, or when the Guard is closed.
 func (g *Guard) freeMemory() {
-	for {
-		time.Sleep(freeDelay) // let the rest of the wave close first
-		g.mu.Lock()
-		before := g.open + g.refusing
-		g.mu.Unlock()
-		debug.FreeOSMemory()
-		g.mu.Lock()
-		// The next give-back waits for this crowd to halve again, unless it
-		// is too small to matter.
-		g.peak, g.flood = before, before >= floodTail
-		if n := g.open + g.refusing; !g.flood || n > before/2 {
-			g.freeing = false
-			g.mu.Unlock()
-			return
-		}
-		g.mu.Unlock()
+	g.mu.Lock()
+	before := g.open + g.refusing
+	closed := g.closed
+	g.mu.Unlock()
+	if closed {
+		return
+	}
+	debug.FreeOSMemory()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	// The next give-back waits for this crowd to halve again, unless it
+	// is too small to matter.
+	g.peak, g.flood = before, before >= floodTail
+	if n := g.open + g.refusing; !g.flood || n > before/2 || g.closed {
+		g.freeing = false
+		return
+	}
+	g.freeAt = time.AfterFunc(freeDelay, g.freeMemory)
+}
+
+// Close stops a scheduled give-back of memory; the Guard still counts
+// connections after it (the server may still be closing them).
+func (g *Guard) Close() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.closed = true
+	if g.freeAt != nil {
+		g.freeAt.Stop()
 	}
 }
 
