@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 
@@ -49,6 +52,7 @@ type conn struct {
 	// Owned by the writer goroutine.
 	sent        map[int32]int64 // newest offset sent per partition (partition replay and live)
 	blocked     map[int32]bool  // partitions a capped replay left unfinished
+	rs          replayState     // backlog, replay allowance (backlog.go)
 	windowStart time.Time
 	windowLag   int64
 	lifetimeLag int64
@@ -137,6 +141,14 @@ func (c *conn) readLoop() {
 			if errors.Is(err, websocket.ErrMessageTooBig) {
 				c.h.m.ControlOversized.Inc()
 			}
+			if brokeProtocol(err) {
+				// coder/websocket refuses an unmasked frame or a length
+				// with its top bit set without closing: close with 1002,
+				// from the writer, as RFC 6455 §7.4.1 asks.
+				c.h.m.ClientProtocolErrors.Inc()
+				c.requestClose(nil, websocket.StatusProtocolError, closeReason("protocol error: "+err.Error()))
+				return
+			}
 			// The peer is gone or the socket closed: nothing more can be
 			// written either.
 			c.shutdown(websocket.StatusNormalClosure, "")
@@ -147,6 +159,37 @@ func (c *conn) readLoop() {
 			return
 		}
 	}
+}
+
+// brokeProtocol reports whether a read failed because the client broke the
+// WebSocket protocol, rather than because the connection ended: the peer's
+// close frame, end of stream, a network error, the connection's context,
+// or a message over the read limit (which the library answers with 1009).
+func brokeProtocol(err error) bool {
+	var ne net.Error
+	switch {
+	case websocket.CloseStatus(err) != -1,
+		errors.Is(err, websocket.ErrMessageTooBig),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, net.ErrClosed), errors.As(err, &ne),
+		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return false
+	}
+	return true
+}
+
+// closeReason fits s into a close frame's reason (at most 123 bytes),
+// cutting at a rune boundary.
+func closeReason(s string) string {
+	const limit = 123
+	if len(s) <= limit {
+		return s
+	}
+	s = s[:limit]
+	for len(s) > 0 && !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
 }
 
 // dispatch handles one client frame: replies go to the writer through
@@ -243,6 +286,7 @@ func (c *conn) writeLoop() error {
 		} else if c.cork != nil {
 			c.cork.cork()
 		}
+		reqs, page, refill := c.replayGates(live != nil)
 		select {
 		case <-c.ctx.Done():
 			return c.ctx.Err()
@@ -254,13 +298,13 @@ func (c *conn) writeLoop() error {
 			if err := c.writeText(m); err != nil {
 				return err
 			}
-		case req := <-c.reqs:
+		case req := <-reqs:
 			// A request usually arrives while the writer waits, uncorked;
 			// a replay is thousands of frames, so batch them.
 			if c.cork != nil {
 				c.cork.cork()
 			}
-			if err := c.handle(req); err != nil {
+			if err := c.takeRequest(req); err != nil {
 				return err
 			}
 			live = c.live
@@ -269,6 +313,11 @@ func (c *conn) writeLoop() error {
 				return err
 			}
 		case <-c.wake:
+		case <-page:
+			if err := c.replayWork(); err != nil {
+				return err
+			}
+		case <-refill:
 		}
 	}
 }
