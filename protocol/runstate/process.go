@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/dashstream/dashstream/protocol/pb"
+	"github.com/dashstream/dashstream/protocol/runsummary"
 )
 
 // process applies one message to its run, in turn: it builds the event,
@@ -48,6 +49,12 @@ func (s *Store) process(r *Run, it *item) {
 		s.applyError(r, it, &e)
 	case KindExecutionTrace:
 		s.applyTrace(r, it, &e)
+	}
+	pos := runsummary.Position{Partition: it.meta.Partition, Offset: it.meta.Offset}
+	if it.kind == KindEvent {
+		r.sum.ObserveEvent(it.ev, it.ts, it.seq, pos)
+	} else {
+		r.sum.Observe(it.msg, pos)
 	}
 	r.processed++
 	s.stats.Applied++

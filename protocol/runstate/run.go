@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/dashstream/dashstream/protocol/jsontree"
+	"github.com/dashstream/dashstream/protocol/runsummary"
 )
 
 // RunStatus is a run's lifecycle status.
@@ -63,6 +64,9 @@ type Run struct {
 	traces      []TraceSummary
 	notes       []string
 	canon       canonCache
+	// sum is the run's list row, the same summary the gateway's catalog
+	// builds from the same messages.
+	sum runsummary.Summary
 }
 
 func newRun(thread string, cfg *Config) *Run {
@@ -74,8 +78,13 @@ func newRun(thread string, cfg *Config) *Run {
 		tokens:  tokenTable{limit: cfg.MaxTokenStreamsPerRun, maxBytes: cfg.MaxTokenTextBytes},
 		tools:   toolTable{limit: cfg.MaxToolCallsPerRun},
 		metrics: metricTable{limit: cfg.MaxMetricsPerRun},
+		sum:     *runsummary.New(thread),
 	}
 }
+
+// Summary returns the run's summary (a copy): the row the runs list and the
+// gateway's catalog show, built from the messages applied so far.
+func (r *Run) Summary() runsummary.Summary { return r.sum.Clone() }
 
 // maxNotes bounds Run.Notes.
 const maxNotes = 16
