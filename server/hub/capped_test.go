@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"sync"
 	"testing"
 	"time"
 
@@ -192,42 +193,48 @@ func runUpstreamUISequence(t *testing.T, store replay.Store, settle func(records
 	}
 	cancel()
 
-	stop := make(chan struct{})
-	produced := make(chan struct{})
-	var liveFrom map[int32]int64 // first offset produced after the capped replay_complete
-	take := func(f frame) {
+	// readUntil takes frames until done holds; the deadline only bounds a
+	// hang. It keeps the latest replay_complete.
+	var rc *control.ReplayComplete
+	afterCap := map[int32]int{} // records per partition after the capped burst
+	readUntil := func(what string, done func() bool) {
 		t.Helper()
-		if f.err != nil {
-			t.Fatalf("second connection: %v", f.err)
-		}
-		if f.msg != nil {
-			led.control(f.msg)
-			return
-		}
-		if err := led.record(f.rec, 0); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var capped *control.ReplayComplete
-	for capped == nil {
-		select {
-		case f := <-frames:
-			if rc, ok := f.msg.(*control.ReplayComplete); ok {
-				capped = rc
-				continue
+		deadline := time.After(60 * time.Second)
+		for !done() {
+			select {
+			case f := <-frames:
+				switch m := f.msg.(type) {
+				case nil:
+					if f.err != nil {
+						t.Fatalf("second connection: %v", f.err)
+					}
+					if err := led.record(f.rec, 0); err != nil {
+						t.Fatal(err)
+					}
+					if rc != nil {
+						afterCap[f.rec.Partition]++
+					}
+				case *control.ReplayComplete:
+					rc = m
+				default:
+					led.control(m)
+				}
+			case <-deadline:
+				t.Fatalf("waiting for %s: newest record per partition %v; records per partition after the cap %v", what, led.last, afterCap)
 			}
-			take(f)
-		case <-time.After(20 * time.Second):
-			t.Fatal("no replay_complete")
 		}
 	}
-	if !capped.Capped || capped.TotalReplayed != cap {
-		t.Fatalf("the replay should stop at the cap: %s", capped.AppendJSON(nil))
+	readUntil("the capped replay_complete", func() bool { return rc != nil })
+	if !rc.Capped || !rc.Continuing || rc.TotalReplayed != cap {
+		t.Fatalf("the replay should stop at the cap: %s", rc.AppendJSON(nil))
 	}
+
 	// Live traffic on every partition from now on.
 	g.mu.Lock()
-	liveFrom = maps.Clone(g.next)
+	liveFrom := maps.Clone(g.next) // the first offsets produced after the cap
 	g.mu.Unlock()
+	stop := make(chan struct{})
+	produced := make(chan struct{})
 	go func() {
 		defer close(produced)
 		tick := time.NewTicker(5 * time.Millisecond)
@@ -243,68 +250,31 @@ func runUpstreamUISequence(t *testing.T, store replay.Store, settle func(records
 			}
 		}
 	}()
-	defer func() {
-		select {
-		case <-stop:
-		default:
-			close(stop)
-		}
-		<-produced
-	}()
+	stopProducing := sync.OnceFunc(func() { close(stop); <-produced })
+	defer stopProducing()
 
-	// Every partition must deliver a record produced after the cap.
+	// Every partition, the one with a cursor too, delivers a record
+	// produced after the cap, with nothing more sent by the client.
 	after := time.Now()
-	window := map[int32]int{} // frames per partition in the first 5 s (the figure)
-	var live *control.ReplayComplete
-	deadline := time.After(60 * time.Second)
-	isLive := func() bool {
+	readUntil("every partition to deliver live records", func() bool {
 		for p := range int32(partitions) {
 			if led.last[p] < liveFrom[p] {
 				return false
 			}
 		}
 		return true
-	}
-	for !isLive() {
-		select {
-		case f := <-frames:
-			if rc, ok := f.msg.(*control.ReplayComplete); ok {
-				live = rc
-				continue
-			}
-			take(f)
-			if f.msg == nil && time.Since(after) < 5*time.Second {
-				window[f.rec.Partition]++
-			}
-		case <-deadline:
-			t.Fatalf("after the capped replay, newest record per partition %v, first live offsets %v; frames in the first 5 s per partition: %v",
-				led.last, liveFrom, window)
-		}
-	}
-	t.Logf("every partition live %v after the capped replay; frames per partition so far: %v",
-		time.Since(after).Round(time.Millisecond), window)
-	close(stop)
-	<-produced
+	})
+	t.Logf("every partition live %v after the capped replay; records per partition since: %v",
+		time.Since(after).Round(time.Millisecond), afterCap)
+	stopProducing()
 	g.mu.Lock()
 	newest := maps.Clone(g.next)
 	g.mu.Unlock()
 	// Everything produced arrives, and the client is told it is live.
-	for !caughtUp(led.last, newest) || live == nil {
-		select {
-		case f := <-frames:
-			if rc, ok := f.msg.(*control.ReplayComplete); ok {
-				live = rc
-				continue
-			}
-			take(f)
-		case <-time.After(30 * time.Second):
-			t.Fatalf("not caught up: have %v, produced up to %v, live notice %v", led.last, newest, live != nil)
-		}
+	readUntil("everything and the live notice", func() bool { return caughtUp(led.last, newest) && rc.Live })
+	if rc.Capped || rc.Continuing {
+		t.Errorf("the notice that the client is live: %s", rc.AppendJSON(nil))
 	}
-	if live.Capped || !live.Live {
-		t.Errorf("the notice that the client is live: %s", live.AppendJSON(nil))
-	}
-	t.Logf("caught up in %v; records per partition on the second connection: %v", time.Since(after).Round(time.Millisecond), led.count)
 }
 
 func caughtUp(last, next map[int32]int64) bool {
