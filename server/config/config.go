@@ -80,6 +80,9 @@ type Config struct {
 	Upstream    string  // ws://host:port of an upstream websocket-server: proxy mode
 	SchemasPath string
 
+	// Replay work per client (server/hub)
+	ReplayRatePerClient int // records a second one connection may replay; 0: unlimited
+
 	// Build information, set by main.
 	GitSHA, BuildDate string
 
