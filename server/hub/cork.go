@@ -48,13 +48,14 @@ func (c *corkConn) Write(p []byte) (int, error) {
 	return c.write(p)
 }
 
+// write sends p within the timeout. The deadline is left in place after the
+// write: every write sets its own, and clearing it would cost a second timer
+// update per system call.
 func (c *corkConn) write(p []byte) (int, error) {
 	if err := c.Conn.SetWriteDeadline(time.Now().Add(c.timeout)); err != nil {
 		return 0, err
 	}
-	n, err := c.Conn.Write(p)
-	c.Conn.SetWriteDeadline(time.Time{})
-	return n, err
+	return c.Conn.Write(p)
 }
 
 func (c *corkConn) flushLocked() error {
