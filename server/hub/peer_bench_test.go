@@ -40,8 +40,8 @@ import (
 //     ClientQueue, Centrifugo's ClientQueueMaxSize), so neither drops or
 //     disconnects a client;
 //   - p50/p99: peerLatencyDeliveries per second (records/s = that / n) for
-//     peerLatencyFor, from publish to read (the median of the rounds'
-//     percentiles).
+//     peerLatencyFor, from publish to read, both systems at once, record by
+//     record (the median of the rounds' percentiles).
 const (
 	peerChannel           = "records"
 	peerLatencyDeliveries = 10_000
@@ -109,10 +109,9 @@ func BenchmarkFanoutPeer(b *testing.B) {
 			for round := range fanoutRounds {
 				from := round * (burst + paced)
 				for i := range systems {
-					r := systems[(i+round)%2] // who goes first alternates
-					r.burst(b, ctx, recs[from:from+burst])
-					r.paced(b, ctx, recs[from+burst:from+burst+paced])
+					systems[(i+round)%2].burst(b, ctx, recs[from:from+burst]) // who goes first alternates
 				}
+				pacedTogether(b, ctx, systems, recs[from+burst:from+burst+paced])
 			}
 			ours, peer := systems[0].result(), systems[1].result()
 			ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -265,15 +264,26 @@ func (r *fanoutRun) burst(b *testing.B, ctx context.Context, recs []replay.Recor
 	r.rates = append(r.rates, float64(len(r.clients)*len(recs))/time.Unix(0, last.Load()).Sub(start).Seconds())
 }
 
-// paced publishes recs at peerLatencyDeliveries/len(clients) records/s and
-// notes each delivery's latency.
-func (r *fanoutRun) paced(b *testing.B, ctx context.Context, recs []replay.Record) {
-	sent := make([]atomic.Int64, len(recs)) // publish time of record k, in Unix ns
-	lat := make([][]time.Duration, len(r.clients))
-	done, failed := r.read(recs, func(i, k int, now time.Time) {
-		lat[i] = append(lat[i], now.Sub(time.Unix(0, sent[k].Load())))
-	})
-	tick := time.NewTicker(time.Second * time.Duration(len(r.clients)) / peerLatencyDeliveries)
+// pacedTogether publishes recs to every system at peerLatencyDeliveries/n
+// records/s each, one record to all of them at each tick (who comes first
+// alternates), and notes each delivery's latency: both systems are measured
+// in the same seconds of the shared machine.
+func pacedTogether(b *testing.B, ctx context.Context, systems []*fanoutRun, recs []replay.Record) {
+	type pacing struct {
+		sent   []atomic.Int64 // publish time of record k, in Unix ns
+		lat    [][]time.Duration
+		done   <-chan struct{}
+		failed *atomic.Pointer[error]
+	}
+	ps := make([]*pacing, len(systems))
+	for i, r := range systems {
+		p := &pacing{sent: make([]atomic.Int64, len(recs)), lat: make([][]time.Duration, len(r.clients))}
+		p.done, p.failed = r.read(recs, func(c, k int, now time.Time) {
+			p.lat[c] = append(p.lat[c], now.Sub(time.Unix(0, p.sent[k].Load())))
+		})
+		ps[i] = p
+	}
+	tick := time.NewTicker(time.Second * time.Duration(len(systems[0].clients)) / peerLatencyDeliveries)
 	defer tick.Stop()
 	for k, rec := range recs {
 		select {
@@ -281,17 +291,22 @@ func (r *fanoutRun) paced(b *testing.B, ctx context.Context, recs []replay.Recor
 		case <-ctx.Done():
 			b.Fatalf("paced stream: %v", ctx.Err())
 		}
-		sent[k].Store(time.Now().UnixNano())
-		r.sys.publish(rec)
+		for j := range systems {
+			i := (j + k) % len(systems)
+			ps[i].sent[k].Store(time.Now().UnixNano())
+			systems[i].sys.publish(rec)
+		}
 	}
-	wait(b, ctx, done, failed)
-	var all []time.Duration
-	for _, l := range lat {
-		all = append(all, l...)
+	for i, r := range systems {
+		wait(b, ctx, ps[i].done, ps[i].failed)
+		var all []time.Duration
+		for _, l := range ps[i].lat {
+			all = append(all, l...)
+		}
+		slices.Sort(all)
+		r.p50s = append(r.p50s, all[len(all)/2])
+		r.p99s = append(r.p99s, all[int(0.99*float64(len(all)-1))])
 	}
-	slices.Sort(all)
-	r.p50s = append(r.p50s, all[len(all)/2])
-	r.p99s = append(r.p99s, all[int(0.99*float64(len(all)-1))])
 }
 
 // ourFanout is our hub on a memory ring behind an HTTP server.
