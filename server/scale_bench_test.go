@@ -26,6 +26,7 @@ import (
 	"github.com/dashstream/dashstream/protocol"
 	"github.com/dashstream/dashstream/protocol/control"
 	"github.com/dashstream/dashstream/protocol/pb"
+	"github.com/dashstream/dashstream/server/internal/benchtable"
 	"github.com/dashstream/dashstream/server/internal/wsbench"
 )
 
@@ -65,7 +66,9 @@ type scaleResult struct {
 }
 
 func benchScale(b *testing.B, n int) {
-	raiseFileLimit(b, uint64(2*n+1024))
+	if err := wsbench.RaiseFileLimit(uint64(2*n + 1024)); err != nil {
+		b.Skip(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), scaleDeadline)
 	defer cancel()
 
@@ -215,24 +218,15 @@ func (r scaleResult) report(b *testing.B) {
 	b.ReportMetric(0, "ns/op") // a scenario, not a per-op figure
 
 	name := fmt.Sprintf("scale %d clients @%d rec/s", r.clients, scaleRate)
-	benchTable(name+" delivered", fmt.Sprintf("%d/%d (%.0f/s)", r.delivered, r.expected, r.deliveredPerSec), "-", "-", "all", r.delivered == r.expected)
+	benchtable.Print(name+" delivered", fmt.Sprintf("%d/%d (%.0f/s)", r.delivered, r.expected, r.deliveredPerSec), "-", "-", "all", r.delivered == r.expected)
 	// The machine is shared: how busy it was (with everyone's work) says
 	// whether the latency is the gateway's or the queue for a core.
-	benchTable(name+" p50 / p99", fmt.Sprintf("%.1f / %.1f ms", ms(r.p50), ms(r.p99)),
+	benchtable.Print(name+" p50 / p99", fmt.Sprintf("%.1f / %.1f ms", ms(r.p50), ms(r.p99)),
 		fmt.Sprintf("machine %.0f%% busy", 100*r.machineBusy), "-", "p99 ≤ 250 ms", r.p99 <= scaleP99Goal)
-	benchTable(name+" RSS per idle conn", fmt.Sprintf("%.1f KB", idlePerConn/1024), "-", "-", "≤ 64 KB", idlePerConn <= scaleIdleGoal)
-	benchTable(name+" RSS per busy conn", fmt.Sprintf("%.1f KB", busyPerConn/1024), "-", "-", "-", true)
-	benchTable(name+" gateway CPU", fmt.Sprintf("%.2f cores, %.1f µs/delivery", r.cpuCores, r.cpuCores*1e6/r.deliveredPerSec),
+	benchtable.Print(name+" RSS per idle conn", fmt.Sprintf("%.1f KB", idlePerConn/1024), "-", "-", "≤ 64 KB", idlePerConn <= scaleIdleGoal)
+	benchtable.Print(name+" RSS per busy conn", fmt.Sprintf("%.1f KB", busyPerConn/1024), "-", "-", "-", true)
+	benchtable.Print(name+" gateway CPU", fmt.Sprintf("%.2f cores, %.1f µs/delivery", r.cpuCores, r.cpuCores*1e6/r.deliveredPerSec),
 		fmt.Sprintf("clients %.2f cores", r.clientCPUCores), "-", "-", true)
-}
-
-// benchTable prints one line of the table make bench ends with (issue 13 §4).
-func benchTable(name, ours, peer, ratio, goal string, met bool) {
-	yes := "yes"
-	if !met {
-		yes = "NO"
-	}
-	fmt.Printf("BENCHTABLE %s | %s | %s | %s | %s | %s\n", name, ours, peer, ratio, goal, yes)
 }
 
 func percentile(sorted []time.Duration, p float64) time.Duration {
@@ -559,26 +553,6 @@ func readRSS(pid int) (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
-}
-
-// raiseFileLimit lifts this process's open-file limit to at least need (the
-// gateway raises its own at start: the Go runtime sets the soft limit to the
-// hard one, which it inherits).
-func raiseFileLimit(b *testing.B, need uint64) {
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		b.Fatal(err)
-	}
-	if lim.Cur >= need {
-		return
-	}
-	lim.Cur = need
-	if lim.Max < need {
-		lim.Max = need // needs CAP_SYS_RESOURCE
-	}
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		b.Skipf("open-file limit below %d and cannot be raised: %v", need, err)
-	}
 }
 
 func freePort(b *testing.B) int {

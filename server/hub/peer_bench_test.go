@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 
 	"github.com/dashstream/dashstream/protocol/control"
 	"github.com/dashstream/dashstream/server/admit"
+	"github.com/dashstream/dashstream/server/internal/benchtable"
 	"github.com/dashstream/dashstream/server/internal/wsbench"
 	"github.com/dashstream/dashstream/server/replay"
 	"github.com/dashstream/dashstream/server/replay/memory"
@@ -87,7 +87,9 @@ const fanoutRounds = 3
 func BenchmarkFanoutPeer(b *testing.B) {
 	for _, n := range []int{10, 100, 1000} {
 		b.Run(fmt.Sprintf("clients=%d", n), func(b *testing.B) {
-			raiseFileLimit(b, uint64(4*n+1024))
+			if err := wsbench.RaiseFileLimit(uint64(4*n + 1024)); err != nil {
+				b.Skip(err)
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), peerDeadline)
 			defer cancel()
 			burst := peerBurst(n)
@@ -124,12 +126,12 @@ func BenchmarkFanoutPeer(b *testing.B) {
 			b.ReportMetric(ms(peer.p50), "centrifuge-p50_ms")
 			b.ReportMetric(0, "ns/op")
 			ratio := ours.deliveredPerSec / peer.deliveredPerSec
-			benchTable(fmt.Sprintf("fan-out %d clients delivered/s vs Centrifugo", n),
+			benchtable.Print(fmt.Sprintf("fan-out %d clients delivered/s vs Centrifugo", n),
 				fmt.Sprintf("%.0f", ours.deliveredPerSec), fmt.Sprintf("%.0f", peer.deliveredPerSec),
 				fmt.Sprintf("%.2f×", ratio), "≥ 1.0×", ratio >= 1)
 			// Lower is better: the ratio is theirs over ours, so ≥ 1 means ours is faster.
 			pr := float64(peer.p99) / float64(ours.p99)
-			benchTable(fmt.Sprintf("fan-out %d clients p99 vs Centrifugo (%d rec/s)", n, peerLatencyDeliveries/n),
+			benchtable.Print(fmt.Sprintf("fan-out %d clients p99 vs Centrifugo (%d rec/s)", n, peerLatencyDeliveries/n),
 				fmt.Sprintf("%.2f ms", ms(ours.p99)), fmt.Sprintf("%.2f ms", ms(peer.p99)),
 				fmt.Sprintf("%.2f× (theirs/ours)", pr), "≥ 1.0×", pr >= 1)
 		})
@@ -497,28 +499,3 @@ func (c *centrifugeClient) next() ([]byte, error) {
 }
 
 func (c *centrifugeClient) closeNow() { c.ws.Close() }
-
-// raiseFileLimit lifts the open-file limit to at least need, or skips.
-func raiseFileLimit(b *testing.B, need uint64) {
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		b.Fatal(err)
-	}
-	if lim.Cur >= need {
-		return
-	}
-	lim.Cur = need
-	lim.Max = max(lim.Max, need) // raising the hard limit needs CAP_SYS_RESOURCE
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		b.Skipf("open-file limit below %d and cannot be raised: %v", need, err)
-	}
-}
-
-// benchTable prints one line of the table make bench ends with (issue 13 §4).
-func benchTable(name, ours, peer, ratio, goal string, met bool) {
-	yes := "yes"
-	if !met {
-		yes = "NO"
-	}
-	fmt.Printf("BENCHTABLE %s | %s | %s | %s | %s | %s\n", name, ours, peer, ratio, goal, yes)
-}

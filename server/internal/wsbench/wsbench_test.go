@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -159,4 +160,23 @@ func FuzzReadMessage(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestRaiseFileLimit_KeepsOrRaisesTheLimit(t *testing.T) {
+	var before syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &before); err != nil {
+		t.Fatal(err)
+	}
+	if err := RaiseFileLimit(before.Cur); err != nil {
+		t.Fatalf("the current limit is enough: %v", err)
+	}
+	if err := RaiseFileLimit(before.Cur + 1); err != nil {
+		t.Skipf("cannot raise here: %v", err)
+	}
+	var after syscall.Rlimit
+	syscall.Getrlimit(syscall.RLIMIT_NOFILE, &after)
+	if after.Cur < before.Cur+1 {
+		t.Fatalf("limit %d after asking for %d", after.Cur, before.Cur+1)
+	}
+	syscall.Setrlimit(syscall.RLIMIT_NOFILE, &before)
 }
