@@ -46,8 +46,9 @@ const (
 )
 
 func BenchmarkScale_Clients(b *testing.B) {
+	bin := buildServer(b, b.TempDir()) // once for both sizes
 	for _, n := range []int{1000, 2000} {
-		b.Run(fmt.Sprintf("clients=%d", n), func(b *testing.B) { benchScale(b, n) })
+		b.Run(fmt.Sprintf("clients=%d", n), func(b *testing.B) { benchScale(b, bin, n) })
 	}
 }
 
@@ -65,7 +66,7 @@ type scaleResult struct {
 	machineBusy               float64 // the whole machine's CPU busy fraction while streaming
 }
 
-func benchScale(b *testing.B, n int) {
+func benchScale(b *testing.B, bin string, n int) {
 	if err := wsbench.RaiseFileLimit(uint64(2*n + 1024)); err != nil {
 		b.Skip(err)
 	}
@@ -77,7 +78,7 @@ func benchScale(b *testing.B, n int) {
 		b.Fatal(err)
 	}
 	defer cluster.Close()
-	gw := startServerProcess(b, ctx, "--kafka-brokers", strings.Join(cluster.ListenAddrs(), ","),
+	gw := startServerProcess(b, ctx, bin, "--kafka-brokers", strings.Join(cluster.ListenAddrs(), ","),
 		"--max-connections-per-ip", strconv.Itoa(n+16))
 
 	settle(ctx, 2*time.Second)
@@ -378,34 +379,16 @@ type serverProcess struct {
 	done chan error
 }
 
-var (
-	serverBinOnce sync.Once
-	serverBin     string
-	serverBinErr  error
-)
-
-// buildServer builds the gateway binary once per test binary.
-func buildServer(b *testing.B) string {
-	serverBinOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "dashstream-scale-bin")
-		if err != nil {
-			serverBinErr = err
-			return
-		}
-		serverBin = filepath.Join(dir, "server")
-		out, err := exec.Command("go", "build", "-o", serverBin, ".").CombinedOutput()
-		if err != nil {
-			serverBinErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if serverBinErr != nil {
-		b.Fatal(serverBinErr)
+// buildServer builds the gateway binary into dir.
+func buildServer(b *testing.B, dir string) string {
+	bin := filepath.Join(dir, "server")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
 	}
-	return serverBin
+	return bin
 }
 
-func startServerProcess(b *testing.B, ctx context.Context, args ...string) *serverProcess {
-	bin := buildServer(b)
+func startServerProcess(b *testing.B, ctx context.Context, bin string, args ...string) *serverProcess {
 	web := testWeb(b)
 	data := b.TempDir()
 	port := freePort(b)
