@@ -151,8 +151,12 @@ func New(cfg Config, store replay.Store, deep Deep, skips Skips, m *metrics.Gate
 func (h *Hub) Publish(rec replay.Record) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
+	if len(h.conns) == 0 {
+		return
+	}
+	live := liveRecord{Record: rec, wire: appendPair(make([]byte, 0, pairSize(rec)), rec)}
 	for c := range h.conns {
-		c.offer(rec)
+		c.offer(live)
 	}
 }
 
