@@ -324,6 +324,9 @@ func (c *conn) forward(rec liveRecord) error {
 	if c.blocked[rec.Partition] {
 		return nil
 	}
+	if rec.gap != nil {
+		return c.forwardGap(rec)
+	}
 	if last, ok := c.sent[rec.Partition]; ok && rec.Offset <= last {
 		return nil
 	}
@@ -337,6 +340,26 @@ func (c *conn) forward(rec liveRecord) error {
 		return err
 	}
 	c.sent[rec.Partition] = rec.Offset
+	return nil
+}
+
+// forwardGap tells the client of a hole the source skipped, unless it is
+// already past it; the hole counts as sent, so nothing older follows.
+func (c *conn) forwardGap(rec liveRecord) error {
+	last, ok := c.sent[rec.Partition]
+	if ok && last >= rec.gapTo {
+		return nil
+	}
+	g := *rec.gap
+	if ok && last >= rec.Offset {
+		from := last + 1
+		g = *control.PartitionGap(rec.Partition, from, rec.gapTo)
+		g.Message = rec.gap.Message
+	}
+	if err := c.writeText(&g); err != nil {
+		return err
+	}
+	c.sent[rec.Partition] = rec.gapTo
 	return nil
 }
 

@@ -3,6 +3,7 @@ package hub
 import (
 	"sync"
 
+	"github.com/dashstream/dashstream/protocol/control"
 	"github.com/dashstream/dashstream/server/replay"
 )
 
@@ -16,6 +17,10 @@ const keepQueueCap = 16
 type liveRecord struct {
 	replay.Record
 	wire []byte
+	// gapTo is set (with Offset the first missing offset) for a hole the
+	// source skipped: offsets Offset..gapTo of Partition will never exist.
+	gapTo int64
+	gap   *control.Gap
 }
 
 // liveQueue is one connection's bounded FIFO of live records. Unlike a
