@@ -15,9 +15,15 @@
 //     client never sees a duplicate or an offset going backwards;
 //   - replay paging never skips a record; every hole is filled from Kafka or
 //     reported as a gap with its exact range; cursor_stale means the data is
-//     gone from Kafka too; REPLAY_MAX_TOTAL is enforced per record, and
-//     partitions a capped replay did not finish get no live records until
-//     the client resumes them, so a cap can never hide a hole;
+//     gone from Kafka too, or that the cursor names no record of this log
+//     (past the partition's end, or another resume_namespace);
+//   - REPLAY_MAX_TOTAL is enforced per record and bounds one burst: a capped
+//     replay goes on by itself, page after page at the pace the client
+//     reads, and ends with replay_complete "live"; until a partition is
+//     caught up its live records wait in the store, so a cap never hides a
+//     hole and never leaves a partition silent;
+//   - replay work is bounded per connection (ReplayRate records a second),
+//     and a resume naming partitions that do not exist costs one error;
 //   - every send has a timeout; closes carry valid codes; cursor_reset
 //     clears the shared store only for an admin.
 package hub
@@ -31,6 +37,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/dashstream/dashstream/protocol/control"
 	"github.com/dashstream/dashstream/server/admit"
 	"github.com/dashstream/dashstream/server/metrics"
 	"github.com/dashstream/dashstream/server/replay"
@@ -52,6 +59,22 @@ type Config struct {
 	// ResumeGrace is how long a new connection's live records wait for its
 	// first request before they flow anyway (default 2 s).
 	ResumeGrace time.Duration
+	// ReplayRate bounds the replay work of one connection, in records a
+	// second (REPLAY_RATE_PER_CLIENT); its bucket holds max(ReplayRate,
+	// ReplayMaxTotal) records. Each request also costs requestCost records
+	// plus one per partition or thread it names. A request or replay page
+	// starts only while the connection is not in debt. 0: unlimited.
+	ReplayRate int
+	// Namespace is the deployment's resume_namespace (which includes the
+	// log's incarnation). A resume carrying another one gets cursor_stale
+	// for every partition of its map. Empty: not checked.
+	Namespace string
+	// Partitions lists the topic's partitions (the source's assignment;
+	// empty before it is known). A resume naming a partition that is
+	// neither listed nor in the replay store gets one error and no Kafka
+	// request. Nil or empty: partitions outside the store are looked up in
+	// Kafka.
+	Partitions func() []int32
 	// Admission of /ws connections (per-IP limit, token, Origin).
 	Admission admit.Policy
 }
@@ -129,8 +152,31 @@ func New(cfg Config, store replay.Store, deep Deep, skips Skips, m *metrics.Gate
 func (h *Hub) Publish(rec replay.Record) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
+	if len(h.conns) == 0 {
+		return
+	}
+	live := liveRecord{Record: rec, wire: appendPair(make([]byte, 0, pairSize(rec)), rec)}
 	for c := range h.conns {
-		c.offer(rec)
+		c.offer(live)
+	}
+}
+
+// PublishGap tells every connected client, in order with the records, that
+// offsets from..to (inclusive) of partition will never arrive: the source
+// skipped them because they could not be read. A client that is lagging, or
+// catching up after a capped replay, learns of the hole from the store's
+// replay instead, which reports every hole inside a page.
+func (h *Hub) PublishGap(partition int32, from, to int64) {
+	if to < from {
+		return
+	}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	g := control.PartitionGap(partition, from, to)
+	g.Message = "records could not be read from Kafka and were skipped"
+	live := liveRecord{Record: replay.Record{Partition: partition, Offset: from}, gapTo: to, gap: g}
+	for c := range h.conns {
+		c.offer(live)
 	}
 }
 
