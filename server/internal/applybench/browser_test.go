@@ -26,10 +26,7 @@ import (
 // sides are the pages compared: ours, the dashboard's loop (the first,
 // the figure of the goal) and our parts doing only the peer's work, then
 // the peer with each SHA-256.
-var sides = []struct {
-	name, page string
-	ours       bool
-}{
+var sides = []side{
 	{"go-wasm", "/ours.html", true},
 	{"go-wasm-peer-work", "/ours.html?mode=minimal", true},
 	{"js-subtle", "/peer.html?sha=subtle", false},

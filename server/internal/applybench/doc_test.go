@@ -8,5 +8,6 @@
 //
 // TestApplyLoop_BothSidesAgreeOnTheRecordedStreams (in make test) checks
 // that both sides do the same work; APPLYBENCH_PROFILE=1 adds Chromium
-// profiles of both sides to the benchmark's output.
+// profiles of both sides to the benchmark's output (=N lists N functions);
+// APPLYBENCH_ONLY=demo measures only the streams whose name starts so.
 package applybench
