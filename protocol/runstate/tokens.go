@@ -125,7 +125,18 @@ func (t *tokenTable) list() []TokenStream {
 func (s *Store) applyTokenChunk(r *Run, it *item, e *Event) {
 	c := it.msg.GetTokenChunk()
 	r.tokens.add(c, it.seq, s.cfg.MaxAttrChars)
-	sm := newSummary(&s.cfg, 6)
+	// Exactly the fields it will hold: a token chunk is most messages.
+	n := 3
+	if c.GetModel() != "" {
+		n++
+	}
+	if c.GetIsFinal() {
+		n++
+	}
+	if c.GetFinishReason() != pb.TokenChunk_FINISH_REASON_NONE {
+		n++
+	}
+	sm := newSummary(&s.cfg, n)
 	sm.add("request_id", c.GetRequestId())
 	sm.addUint("chunk_index", uint64(c.GetChunkIndex()))
 	sm.addInt("text_len", int64(len(c.GetText())))
