@@ -127,10 +127,10 @@ func (d *Decoder) Decode(value []byte) (*pb.DashStreamMessage, error) {
 	// what it keeps.
 	var buf *[]byte
 	if len(value) > 0 && value[0] == FrameZstd {
-		buf = inflated.Get().(*[]byte)
+		buf = scratch.Get().(*[]byte)
 		defer func() {
 			if cap(*buf) <= maxReusedBuffer {
-				inflated.Put(buf)
+				scratch.Put(buf)
 			}
 		}()
 	}
@@ -147,9 +147,9 @@ func (d *Decoder) Decode(value []byte) (*pb.DashStreamMessage, error) {
 	return msg, nil
 }
 
-// inflated holds buffers for Decode's zstd frames, up to maxReusedBuffer
-// bytes each.
-var inflated = sync.Pool{New: func() any { return new([]byte) }}
+// scratch holds buffers of up to maxReusedBuffer bytes for what lives only
+// during one Decode or Encode: inflated frames, protobufs to compress.
+var scratch = sync.Pool{New: func() any { return new([]byte) }}
 
 const maxReusedBuffer = 256 << 10
 
@@ -246,7 +246,7 @@ var encoder = sync.OnceValue(func() *zstd.Encoder {
 // A protobuf over DefaultMaxPayloadBytes fails with ErrTooLarge, since no
 // consumer would accept it.
 func Encode(msg *pb.DashStreamMessage) ([]byte, error) {
-	if hasCompressionSet(msg) || proto.Size(msg) > CompressionThreshold {
+	if hasCompressionSet(msg) || pbwire.Size(msg) > CompressionThreshold {
 		msg = proto.Clone(msg).(*pb.DashStreamMessage)
 	}
 	return EncodeOwned(msg)
@@ -255,31 +255,37 @@ func Encode(msg *pb.DashStreamMessage) ([]byte, error) {
 // EncodeOwned is Encode for a message the caller owns and shares with no
 // one: it sets every header's compression field to what the value says
 // instead of working on a copy, so a compressed value costs one
-// marshalling, not a copy and two. The field stays set.
+// marshalling, not a copy and two. The field stays set. Marshalling is
+// pbwire's, proto.Marshal's bytes without its reflection.
 func EncodeOwned(msg *pb.DashStreamMessage) ([]byte, error) {
 	if hasCompressionSet(msg) {
 		setCompression(msg, pb.CompressionType_COMPRESSION_NONE)
 	}
-	size := proto.Size(msg)
+	size := pbwire.Size(msg)
 	if size > DefaultMaxPayloadBytes {
 		return nil, fmt.Errorf("protocol: encode: %w: protobuf of %d bytes exceeds %d", ErrTooLarge, size, DefaultMaxPayloadBytes)
 	}
 	if size > CompressionThreshold {
 		// The headers inside a compressed value say so.
 		setCompression(msg, pb.CompressionType_COMPRESSION_ZSTD)
-		marked, err := proto.Marshal(msg)
+		buf := scratch.Get().(*[]byte)
+		marked, err := pbwire.Marshal((*buf)[:0], msg)
 		if err != nil {
+			scratch.Put(buf)
 			return nil, fmt.Errorf("protocol: encode: %w", err)
 		}
-		if z := encoder().EncodeAll(marked, []byte{FrameZstd}); len(z)-1 < len(marked) {
+		// States compress to a third or better: room for that at once.
+		z := encoder().EncodeAll(marked, append(make([]byte, 0, 1+len(marked)/3+64), FrameZstd))
+		if cap(marked) <= maxReusedBuffer {
+			*buf = marked
+			scratch.Put(buf)
+		}
+		if len(z)-1 < len(marked) {
 			return z, nil
 		}
 		setCompression(msg, pb.CompressionType_COMPRESSION_NONE)
-		size = proto.Size(msg) // (the sizes cached by Marshal were the marked ones)
 	}
-	buf := make([]byte, 1, 1+size)
-	buf[0] = FrameRaw
-	buf, err := proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(buf, msg)
+	buf, err := pbwire.Marshal(append(make([]byte, 0, 1+size), FrameRaw), msg)
 	if err != nil {
 		return nil, fmt.Errorf("protocol: encode: %w", err)
 	}
