@@ -107,6 +107,7 @@ func BenchmarkApplyLoop_Browser(b *testing.B) {
 		streams = slices.DeleteFunc(streams, func(s stream) bool { return !strings.HasPrefix(s.name, only) })
 	}
 	h := newHarness(b, streams...)
+	sides := benchSides()
 	b.ResetTimer()
 	for _, s := range streams {
 		rate := h.rates(b, sides, s, rounds, passesPerRound)
@@ -130,6 +131,12 @@ func BenchmarkApplyLoop_Browser(b *testing.B) {
 			s.name, len(s.values), rate[0], rate[best], sides[best].name, ratio, met)
 		for i := 1; i < len(sides); i++ {
 			switch {
+			case sides[i] == baseSides[0]:
+				fmt.Printf("BENCHTABLE browser apply loop %s, ours vs APPLYBENCH_BASE (msgs/s) | %.0f | %.0f | %.2f | - | -\n",
+					s.name, rate[0], rate[i], rate[0]/rate[i])
+			case sides[i] == baseSides[1]:
+				fmt.Printf("BENCHTABLE browser apply loop %s, ours vs APPLYBENCH_BASE, peer's work (msgs/s) | %.0f | %.0f | %.2f | - | -\n",
+					s.name, rate[1], rate[i], rate[1]/rate[i])
 			case sides[i].ours:
 				fmt.Printf("BENCHTABLE browser apply loop %s, %s vs %s (msgs/s) | %.0f | %.0f | %.2f | >= 1.0 | %s\n",
 					s.name, sides[i].name, sides[best].name, rate[i], rate[best], rate[i]/rate[best], yes(rate[i] >= rate[best]))

@@ -26,6 +26,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"runtime"
 	"syscall/js"
 	"time"
 
@@ -83,6 +84,8 @@ func pass(_ js.Value, args []js.Value) any {
 			return passDecode(mode == "decode-proto")
 		}
 	}
+	var ms0 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
 	s := runstate.NewStore(runstate.Config{MaxRuns: 10_000})
 	decodeErrors := 0
 	for i, v := range values {
@@ -102,6 +105,7 @@ func pass(_ js.Value, args []js.Value) any {
 		"mismatches":   st.HashMismatches,
 		"applied":      st.Applied,
 		"runs":         st.Runs,
+		"gc":           gcStats(&ms0),
 	}
 }
 
@@ -129,6 +133,19 @@ func passDecode(reflection bool) any {
 	}
 	last, lastMin = nil, nil
 	return map[string]any{"messages": len(values), "decodeErrors": decodeErrors, "verified": variants}
+}
+
+// gcStats describes the garbage collector's work since ms0: cycles,
+// bytes allocated, the heap after the pass (in the result, for
+// APPLYBENCH_PROFILE's report).
+func gcStats(ms0 *runtime.MemStats) map[string]any {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return map[string]any{
+		"cycles":      ms.NumGC - ms0.NumGC,
+		"allocatedMB": float64(ms.TotalAlloc-ms0.TotalAlloc) / 1e6,
+		"heapMB":      float64(ms.HeapAlloc) / 1e6,
+	}
 }
 
 // finals returns thread_id → hex SHA-256 of the canonical final state, for
