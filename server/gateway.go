@@ -20,8 +20,10 @@ import (
 	"github.com/dashstream/dashstream/app/ui"
 	"github.com/dashstream/dashstream/protocol"
 	"github.com/dashstream/dashstream/protocol/control"
+	"github.com/dashstream/dashstream/protocol/pricing"
 	"github.com/dashstream/dashstream/server/admit"
 	"github.com/dashstream/dashstream/server/assets"
+	"github.com/dashstream/dashstream/server/catalog"
 	"github.com/dashstream/dashstream/server/config"
 	"github.com/dashstream/dashstream/server/hub"
 	"github.com/dashstream/dashstream/server/metrics"
@@ -40,6 +42,7 @@ type gateway struct {
 	mode    string // embedded | kafka | proxy
 	handler http.Handler
 	brokers []string // the Kafka the gateway reads (the embedded broker's address by default)
+	catalog *catalog.Catalog
 
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
@@ -114,6 +117,9 @@ func start(parent context.Context, cfg *config.Config, log *slog.Logger) (*gatew
 		})
 	} else if err := g.startPipeline(ctx, cfg, m, mux, log); err != nil {
 		return nil, err
+	}
+	if g.catalog != nil {
+		g.catalog.Routes(mux, gate.Authorize)
 	}
 
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry}))
@@ -257,6 +263,16 @@ func (g *gateway) startPipeline(ctx context.Context, cfg *config.Config, m *metr
 	fetcher := source.NewFetcher(srcCfg, 4)
 	g.closers = append(g.closers, func(context.Context) { fetcher.Close() })
 
+	// The run catalog: fed the decoded records the source forwards, rebuilt
+	// from Kafka retention at start; a thread replay reads Kafka through it
+	// for runs older than the replay store.
+	g.catalog = catalog.New(catalog.Config{
+		MaxRuns: cfg.CatalogMaxRuns, Prices: pricing.Builtin(), Logger: log,
+		Kafka: catalog.KafkaConfig{Brokers: brokers, Topic: cfg.Topic, ClientOpts: clientOpts, MaxPayloadBytes: cfg.MaxPayloadBytes},
+	})
+	srcCfg.Decoded = g.catalog.Observe
+	m.Registry.MustRegister(g.catalog.Collector())
+
 	var h *hub.Hub
 	sink := func(rec replay.Record) {
 		// The store first: a client that misses the record live finds it there.
@@ -280,7 +296,7 @@ func (g *gateway) startPipeline(ctx context.Context, cfg *config.Config, m *metr
 			MaxPerIP: cfg.MaxConnectionsPerIP, TrustedProxies: cfg.TrustedProxies,
 			AllowedOrigins: cfg.AllowedOrigins, AuthToken: cfg.AuthToken, AdminToken: cfg.AdminToken,
 		},
-	}, store, fetcher, src, m, log)
+	}, catalog.NewThreadStore(store, g.catalog, fetcher), fetcher, src, m, log)
 	g.clients = h.Shutdown
 	mux.Handle("GET /ws", h)
 
@@ -290,6 +306,7 @@ func (g *gateway) startPipeline(ctx context.Context, cfg *config.Config, m *metr
 	})
 	mdl.Routes(mux)
 	g.goRun(ctx, func(ctx context.Context) { _ = src.Run(ctx) })
+	g.goRun(ctx, func(ctx context.Context) { _ = g.catalog.Run(ctx) })
 	g.goRun(ctx, mdl.Run)
 	if cfg.DemoEnabled() {
 		return g.startDemo(ctx, cfg, brokers, m.Registry, log)

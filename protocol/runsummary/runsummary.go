@@ -459,7 +459,40 @@ func (s *Summary) Matches(q string) bool {
 }
 
 func containsFold(s, lowerSub string) bool {
-	return strings.Contains(strings.ToLower(s), lowerSub)
+	if lowerSub == "" {
+		return true
+	}
+	if !isASCII(s) || !isASCII(lowerSub) {
+		return strings.Contains(strings.ToLower(s), lowerSub)
+	}
+	// ASCII, the common case: no allocation (the catalog matches 100,000
+	// runs per query).
+	for i := 0; i+len(lowerSub) <= len(s); i++ {
+		j := 0
+		for j < len(lowerSub) && asciiLower(s[i+j]) == lowerSub[j] {
+			j++
+		}
+		if j == len(lowerSub) {
+			return true
+		}
+	}
+	return false
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+func asciiLower(b byte) byte {
+	if 'A' <= b && b <= 'Z' {
+		return b + 'a' - 'A'
+	}
+	return b
 }
 
 // Size estimates the bytes s holds (for the catalog's memory figures).

@@ -107,6 +107,27 @@ func (g *Gate) Admit(w http.ResponseWriter, r *http.Request) (t Ticket, ok bool)
 	return Ticket{IP: ip, Admin: admin, Subprotocols: protos, release: release}, true
 }
 
+// Authorize checks a plain HTTP request to the JSON API (the run catalog)
+// with the rules of Admit, except the per-IP connection limit, which counts
+// WebSocket connections: the token, when one is configured (the
+// Authorization header, the token query parameter), and the Origin. When
+// it refuses, it has written the answer (401 or 403).
+func (g *Gate) Authorize(w http.ResponseWriter, r *http.Request) bool {
+	token, _ := offeredToken(r)
+	admin := g.p.AdminToken != "" && equal(token, g.p.AdminToken)
+	if g.p.AuthToken != "" && !admin && !equal(token, g.p.AuthToken) {
+		g.reject("unauthorized")
+		http.Error(w, "missing or wrong token", http.StatusUnauthorized)
+		return false
+	}
+	if !g.OriginAllowed(r) {
+		g.reject("origin")
+		http.Error(w, "origin not allowed", http.StatusForbidden)
+		return false
+	}
+	return true
+}
+
 // IsAdmin reports whether token is the admin token (constant time).
 func (g *Gate) IsAdmin(token string) bool {
 	return g.p.AdminToken != "" && equal(token, g.p.AdminToken)

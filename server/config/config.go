@@ -63,6 +63,9 @@ type Config struct {
 	AuthToken           string
 	AdminToken          string
 
+	// Run catalog (issue 10)
+	CatalogMaxRuns int
+
 	// Demo and proxy
 	Demo        string // auto | on | off
 	DemoSeed    int64

@@ -162,6 +162,10 @@ var settings = []setting{
 	{flag: "admin-token", env: []string{"DASHSTREAM_ADMIN_TOKEN"}, def: "", help: "token that lets cursor_reset clear the shared replay store", secret: true,
 		apply: func(c *Config, v string) error { c.AdminToken = v; return token(v) }},
 
+	// Run catalog (issue 10)
+	{flag: "catalog-max-runs", env: []string{"DASHSTREAM_CATALOG_MAX_RUNS"}, def: "100000", help: "runs the run catalog (GET /api/runs) keeps; past it the earliest started are dropped",
+		apply: func(c *Config, v string) (err error) { c.CatalogMaxRuns, err = intIn(v, 1, 10_000_000); return }},
+
 	// Demo, proxy, schemas
 	{flag: "demo", env: []string{"DASHSTREAM_DEMO"}, def: "auto", help: "demo runs: auto (on with the embedded broker), on, off",
 		apply: func(c *Config, v string) (err error) {

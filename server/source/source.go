@@ -29,6 +29,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/dashstream/dashstream/protocol"
+	"github.com/dashstream/dashstream/protocol/pb"
 	"github.com/dashstream/dashstream/server/metrics"
 	"github.com/dashstream/dashstream/server/replay"
 )
@@ -52,6 +53,10 @@ type Config struct {
 	// StartBudget bounds the start-up metadata and watermark requests
 	// (default 15 s, M-1028).
 	StartBudget time.Duration
+	// Decoded, when set, is given every forwarded record's decoded message
+	// just before the sink gets the record (the run catalog reads it, so
+	// nothing decodes a record twice). Same goroutine and order as Sink.
+	Decoded func(partition int32, offset int64, msg *pb.DashStreamMessage)
 }
 
 // Sink receives each forwardable record. It is called from the source's

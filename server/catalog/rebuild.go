@@ -1,0 +1,323 @@
+package catalog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/dashstream/dashstream/protocol"
+	"github.com/dashstream/dashstream/protocol/pb"
+)
+
+// KafkaConfig is the Kafka the rebuild reads.
+type KafkaConfig struct {
+	Brokers []string
+	Topic   string
+	// ClientOpts are extra franz-go options (security).
+	ClientOpts []kgo.Opt
+	// MaxPayloadBytes is the largest value decoded, as on the live path.
+	MaxPayloadBytes int
+	// Poll is how often log start offsets (retention) and the topic's
+	// partitions are read again (30 s).
+	Poll time.Duration
+}
+
+// Run builds the catalog from the history Kafka retains and keeps it
+// within retention until ctx ends, reconnecting with back-off after a
+// failure. Without brokers it returns at once (the live feed alone then
+// fills the catalog, from partitions read from their first offset).
+func (c *Catalog) Run(ctx context.Context) error {
+	k := c.cfg.Kafka
+	if len(k.Brokers) == 0 || k.Topic == "" {
+		return nil
+	}
+	backoff := 500 * time.Millisecond
+	for {
+		err := c.session(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		c.cfg.Logger.Warn("run catalog: reading Kafka failed; retrying", "err", err, "in", backoff)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 30*time.Second)
+	}
+}
+
+func (c *Catalog) clientOpts() []kgo.Opt {
+	k := c.cfg.Kafka
+	maxBytes := k.MaxPayloadBytes
+	if maxBytes <= 0 {
+		maxBytes = protocol.DefaultMaxPayloadBytes
+	}
+	return append([]kgo.Opt{
+		kgo.SeedBrokers(k.Brokers...),
+		kgo.ClientID("dashstream-gateway-catalog"),
+		kgo.FetchMaxPartitionBytes(int32(min(maxBytes+(1<<20), 1<<30))),
+		kgo.FetchMaxBytes(int32(min(4*(maxBytes+(1<<20)), 1<<30))),
+		kgo.BrokerMaxReadBytes(int32(min(4*(maxBytes+(1<<20))+(1<<20), 1<<30))),
+		kgo.RetryTimeout(10 * time.Second),
+	}, k.ClientOpts...)
+}
+
+// session runs one admin client and, while some partition is not yet
+// handed over to the live feed, one reader, until a failure or ctx ends.
+func (c *Catalog) session(ctx context.Context) error {
+	admin, err := kgo.NewClient(c.clientOpts()...)
+	if err != nil {
+		return fmt.Errorf("client: %w", err)
+	}
+	defer admin.Close()
+	adm := kadm.NewClient(admin)
+	began := time.Now()
+	if err := c.refresh(ctx, adm, true); err != nil {
+		return err
+	}
+	r := &reader{c: c, decoder: protocol.NewDecoder(protocol.WithMaxPayloadBytes(c.cfg.Kafka.MaxPayloadBytes))}
+	defer r.close()
+	poll := c.cfg.Kafka.Poll
+	if poll <= 0 {
+		poll = 30 * time.Second
+	}
+	tick := time.NewTicker(poll)
+	defer tick.Stop()
+	wasBuilding := c.Building()
+	for {
+		if err := r.follow(); err != nil {
+			return err
+		}
+		due := false
+		if r.cl == nil {
+			select { // nothing left to read: only retention to watch
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-tick.C:
+				due = true
+			}
+		} else if err := r.poll(ctx); err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		select {
+		case <-tick.C:
+			due = true
+		default:
+		}
+		if due {
+			if err := c.refresh(ctx, adm, false); err != nil {
+				return err
+			}
+		}
+		if wasBuilding && !c.Building() {
+			wasBuilding = false
+			st := c.Stats()
+			c.cfg.Logger.Info("run catalog: retained history read", "runs", st.Runs, "records", st.Records,
+				"took", time.Since(began).Round(time.Millisecond))
+		}
+	}
+}
+
+// refresh reads the log start offsets (dropping what left retention) and,
+// at the start of a session, the end offsets the rebuild must reach.
+func (c *Catalog) refresh(ctx context.Context, adm *kadm.Client, first bool) error {
+	rctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	topic := c.cfg.Kafka.Topic
+	starts, err := adm.ListStartOffsets(rctx, topic)
+	if err == nil {
+		err = starts.Error()
+	}
+	if err != nil {
+		return fmt.Errorf("log start offsets of %s: %w", topic, err)
+	}
+	var ends kadm.ListedOffsets
+	if first {
+		if ends, err = adm.ListEndOffsets(rctx, topic); err == nil {
+			err = ends.Error()
+		}
+		if err != nil {
+			return fmt.Errorf("end offsets of %s: %w", topic, err)
+		}
+	}
+	s := map[int32]int64{}
+	starts.Each(func(o kadm.ListedOffset) { s[o.Partition] = o.Offset })
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for p := range s {
+		c.part(p) // a partition the live feed has not touched yet
+	}
+	if first {
+		ends.Each(func(o kadm.ListedOffset) { c.part(o.Partition).target = o.Offset })
+	}
+	for _, ps := range c.parts {
+		// A live partition that made no progress towards its target since
+		// the last look ends on records the live feed skips (tombstones,
+		// undecodable values): nothing more will come below the target.
+		if ps.live && ps.target > 0 && ps.covered < ps.target-1 && ps.covered == ps.lastLook {
+			ps.target = -1
+		}
+		ps.lastLook = ps.covered
+	}
+	c.trim(s)
+	c.updateBuilding()
+	return nil
+}
+
+// updateBuilding recomputes Building. c.mu held.
+func (c *Catalog) updateBuilding() {
+	c.building = false
+	for _, ps := range c.parts {
+		if ps.target > 0 && ps.covered < ps.target-1 {
+			c.building = true
+			return
+		}
+	}
+}
+
+// reader is the rebuild's consumer: it reads the partitions the live feed
+// does not own yet, from just after what the catalog covers.
+type reader struct {
+	c       *Catalog
+	decoder *protocol.Decoder
+	cl      *kgo.Client
+	reading map[int32]bool
+	idle    int
+}
+
+// follow starts reading partitions that need it and stops those the live
+// feed took over; with none left it closes the consumer.
+func (r *reader) follow() error {
+	c := r.c
+	add := map[int32]kgo.Offset{}
+	var drop []int32
+	open := false
+	c.mu.RLock()
+	for p, ps := range c.parts {
+		switch {
+		case !ps.live && !r.reading[p]:
+			add[p] = kgo.NewOffset().At(ps.covered + 1)
+			open = true
+		case !ps.live:
+			open = true
+		case r.reading[p]:
+			drop = append(drop, p)
+		}
+	}
+	c.mu.RUnlock()
+	if !open {
+		r.close()
+		return nil
+	}
+	topic := c.cfg.Kafka.Topic
+	if r.cl == nil {
+		cl, err := kgo.NewClient(append(c.clientOpts(),
+			kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: add}),
+			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		)...)
+		if err != nil {
+			return fmt.Errorf("reader: %w", err)
+		}
+		r.cl, r.reading = cl, map[int32]bool{}
+	} else if len(add) > 0 {
+		r.cl.AddConsumePartitions(map[string]map[int32]kgo.Offset{topic: add})
+	}
+	for p := range add {
+		r.reading[p] = true
+	}
+	if len(drop) > 0 {
+		r.cl.RemoveConsumePartitions(map[string][]int32{topic: drop})
+		for _, p := range drop {
+			delete(r.reading, p)
+		}
+	}
+	return nil
+}
+
+func (r *reader) close() {
+	if r.cl != nil {
+		r.cl.Close()
+		r.cl, r.reading = nil, nil
+	}
+}
+
+// decoded is a record read by the rebuild, decoded outside the lock.
+type decoded struct {
+	p   int32
+	off int64
+	msg *pb.DashStreamMessage // nil: nothing to fold
+}
+
+// poll reads one batch and folds it in.
+func (r *reader) poll(ctx context.Context) error {
+	pctx, cancel := context.WithTimeout(ctx, time.Second)
+	fetches := r.cl.PollRecords(pctx, 10_000)
+	cancel()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	var ferr error
+	fetches.EachError(func(t string, p int32, err error) {
+		if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+			ferr = errors.Join(ferr, fmt.Errorf("fetch %s/%d: %w", t, p, err))
+		}
+	})
+	if ferr != nil {
+		return ferr
+	}
+	n := fetches.NumRecords()
+	if n == 0 {
+		return r.idlePoll()
+	}
+	r.idle = 0
+	batch := make([]decoded, 0, n)
+	limit := r.decoder.MaxPayloadBytes()
+	fetches.EachRecord(func(rec *kgo.Record) {
+		d := decoded{p: rec.Partition, off: rec.Offset}
+		if rec.Value != nil && len(rec.Value) <= limit {
+			// The fetch buffer is not kept: the decoded message copies
+			// what it holds.
+			if msg, err := r.decoder.Decode(rec.Value); err == nil {
+				d.msg = msg
+			}
+		}
+		batch = append(batch, d)
+	})
+	c := r.c
+	c.mu.Lock()
+	for _, d := range batch {
+		c.fromRebuild(d.p, d.off, d.msg)
+	}
+	c.updateBuilding()
+	c.mu.Unlock()
+	return nil
+}
+
+// idlePoll handles a poll that returned nothing. Records below the end
+// offset come back at once, so three empty polls in a row mean the rest of
+// each partition up to its end holds no data record (only transaction
+// markers, or compacted away): the rebuild has covered it.
+func (r *reader) idlePoll() error {
+	r.idle++
+	if r.idle < 3 {
+		return nil
+	}
+	c := r.c
+	c.mu.Lock()
+	for p := range r.reading {
+		if ps := c.parts[p]; ps != nil && !ps.live && ps.target > 0 && ps.covered < ps.target-1 {
+			ps.covered = ps.target - 1
+		}
+	}
+	c.updateBuilding()
+	c.mu.Unlock()
+	return nil
+}
