@@ -142,7 +142,7 @@ func start(parent context.Context, cfg *config.Config, log *slog.Logger) (*gatew
 
 	web := assets.New(cfg.WebDir)
 	mux.Handle(assets.Prefix, web)
-	ui.Routes(nil) // prerendered pages: no session, the connecting state
+	ui.Routes(prerenderFor(g.catalog)) // prerendered pages: no session (connecting), the run catalog
 	mux.Handle("/", &app.Handler{
 		Name:                    ui.Title,
 		ShortName:               ui.Title,

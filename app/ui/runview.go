@@ -341,6 +341,7 @@ func (p *RunPage) Render() app.UI {
 	}
 	return f.Render(
 		p.head(),
+		historyNotice{Status: p.src.History(p.view.Thread)}.Render(),
 		runBanners{Header: p.header, Replaying: p.replaying}.Render(),
 		app.Div().Class("run-main").Body(
 			app.Section().Class("panel", "graph-panel").Aria("labelledby", "graph-title").Body(
@@ -444,7 +445,7 @@ func (p *RunPage) tabContent() app.UI {
 // missing says why the run is not shown: still loading, or not found.
 func (p *RunPage) missing() app.UI {
 	loading := p.replaying || p.health.State == session.Connecting || p.health.State == session.Replaying ||
-		p.now.Sub(p.openedAt) < loadingGrace
+		p.now.Sub(p.openedAt) < loadingGrace || p.src.History(p.view.Thread).Loading
 	if loading {
 		return app.Div().Class("panel", "notice").Attr("role", "status").Body(
 			app.H1().Class("page-title").Text("Loading run"),

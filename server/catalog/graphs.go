@@ -9,47 +9,10 @@ import (
 	"github.com/dashstream/dashstream/protocol/runsummary"
 )
 
-// GraphStats aggregates the runs of one graph (or of all graphs) in a
-// window.
-type GraphStats struct {
-	Graph string `json:"graph"`
-	Runs  int    `json:"runs"`
-	// Running, Completed and Failed count runs by how far they got
-	// (Outcome), incomplete ones included; Incomplete counts the runs whose
-	// start is not retained.
-	Running    int `json:"running"`
-	Completed  int `json:"completed"`
-	Failed     int `json:"failed"`
-	Incomplete int `json:"incomplete"`
-	// FailureRate is Failed / (Completed + Failed); 0 when none finished.
-	FailureRate float64 `json:"failure_rate"`
-	// P50Ms and P95Ms are duration percentiles (nearest rank) of the
-	// finished runs whose start is retained; 0 when there is none.
-	P50Ms int64 `json:"p50_duration_ms"`
-	P95Ms int64 `json:"p95_duration_ms"`
-	// LastStartedAt is when the newest run started.
-	LastStartedAt runsummary.Time `json:"last_started_at"`
-	// Tokens and CostUSD add up the runs' LLM usage (CostUSD counts the
-	// priced calls only).
-	LLMCalls  int     `json:"llm_calls"`
-	Tokens    uint64  `json:"tokens"`
-	CostUSD   float64 `json:"cost_usd"`
-	ToolCalls int     `json:"tool_calls"`
-
+// graphAgg gathers one graph's figures.
+type graphAgg struct {
+	runsummary.GraphStats
 	durations []int64
-}
-
-// GraphsAnswer is the answer of `GET /api/graphs`.
-type GraphsAnswer struct {
-	// Graphs lists each graph, most runs first ("" names runs whose graph
-	// is unknown).
-	Graphs []GraphStats `json:"graphs"`
-	// Total aggregates every graph.
-	Total GraphStats `json:"total"`
-	// Since and Until echo the window (null: unbounded).
-	Since    runsummary.Time `json:"since"`
-	Until    runsummary.Time `json:"until"`
-	Building bool            `json:"building"`
 }
 
 // ParseGraphsQuery reads the parameters of `GET /api/graphs`: since and
@@ -62,9 +25,10 @@ func ParseGraphsQuery(v url.Values) (since, until runsummary.Time, err error) {
 }
 
 // Graphs aggregates the runs started in [since, until) per graph.
-func (c *Catalog) Graphs(since, until runsummary.Time) GraphsAnswer {
-	ans := GraphsAnswer{Since: since, Until: until, Total: GraphStats{Graph: ""}}
-	by := map[string]*GraphStats{}
+func (c *Catalog) Graphs(since, until runsummary.Time) runsummary.Graphs {
+	ans := runsummary.Graphs{Since: since, Until: until}
+	var total graphAgg
+	by := map[string]*graphAgg{}
 	c.mu.RLock()
 	ans.Building = c.building
 	pivot := &entry{start: 1<<63 - 1}
@@ -78,22 +42,23 @@ func (c *Catalog) Graphs(since, until runsummary.Time) GraphsAnswer {
 		s := &e.sum
 		g := by[s.GraphName]
 		if g == nil {
-			g = &GraphStats{Graph: s.GraphName}
+			g = &graphAgg{GraphStats: runsummary.GraphStats{Graph: s.GraphName}}
 			by[s.GraphName] = g
 		}
 		usd, _ := s.Cost(c.cfg.Prices)
 		g.add(s, usd)
-		ans.Total.add(s, usd)
+		total.add(s, usd)
 		return true
 	})
 	c.mu.RUnlock()
-	ans.Graphs = make([]GraphStats, 0, len(by))
+	ans.Graphs = make([]runsummary.GraphStats, 0, len(by))
 	for _, g := range by {
 		g.finish()
-		ans.Graphs = append(ans.Graphs, *g)
+		ans.Graphs = append(ans.Graphs, g.GraphStats)
 	}
-	ans.Total.finish()
-	slices.SortFunc(ans.Graphs, func(a, b GraphStats) int {
+	total.finish()
+	ans.Total = total.GraphStats
+	slices.SortFunc(ans.Graphs, func(a, b runsummary.GraphStats) int {
 		if c := cmp.Compare(b.Runs, a.Runs); c != 0 {
 			return c
 		}
@@ -102,7 +67,7 @@ func (c *Catalog) Graphs(since, until runsummary.Time) GraphsAnswer {
 	return ans
 }
 
-func (g *GraphStats) add(s *runsummary.Summary, usd float64) {
+func (g *graphAgg) add(s *runsummary.Summary, usd float64) {
 	g.Runs++
 	switch s.Outcome {
 	case runsummary.Completed:
@@ -124,7 +89,7 @@ func (g *GraphStats) add(s *runsummary.Summary, usd float64) {
 	g.ToolCalls += s.ToolCalls
 }
 
-func (g *GraphStats) finish() {
+func (g *graphAgg) finish() {
 	if n := g.Completed + g.Failed; n > 0 {
 		g.FailureRate = float64(g.Failed) / float64(n)
 	}

@@ -227,26 +227,14 @@ func DecodeCursor(s string) (Cursor, error) {
 	return Cursor{Start: runsummary.Time(start), Thread: thread, Set: true}, nil
 }
 
-// Page is one answer of `GET /api/runs`.
-type Page struct {
-	Runs []runsummary.Summary `json:"runs"`
-	// Next continues after the last run; empty when there is no more.
-	Next string `json:"next,omitempty"`
-	// Total counts every run that matches the filters (all pages).
-	Total int `json:"total"`
-	// Building is set while the catalog still reads the retained history
-	// after a start: the list may lack older runs.
-	Building bool `json:"building"`
-}
-
 // Query returns a page of runs, newest first.
-func (c *Catalog) Query(q Query) Page {
+func (c *Catalog) Query(q Query) runsummary.Page {
 	if q.Limit <= 0 || q.Limit > MaxLimit {
 		q.Limit = DefaultLimit
 	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	page := Page{Runs: make([]runsummary.Summary, 0, min(q.Limit, c.order.Len())), Building: c.building}
+	page := runsummary.Page{Runs: make([]runsummary.Summary, 0, min(q.Limit, c.order.Len())), Building: c.building}
 	// Totals come from the tallies unless the filter needs a scan; then
 	// one walk of the window both counts and collects the page.
 	counted := q.Text == "" && q.Since == 0 && q.Until == 0

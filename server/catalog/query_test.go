@@ -177,7 +177,7 @@ func TestAPI_RunsRunAndGraphsOverHTTP(t *testing.T) {
 	}
 
 	code, body := get("/api/runs?limit=5&status=completed")
-	var page Page
+	var page runsummary.Page
 	if err := json.Unmarshal([]byte(body), &page); code != 200 || err != nil || len(page.Runs) != 5 || page.Next == "" {
 		t.Fatalf("GET /api/runs: %d %v %.300s", code, err, body)
 	}
@@ -205,7 +205,7 @@ func TestAPI_RunsRunAndGraphsOverHTTP(t *testing.T) {
 		t.Errorf("bad since: %d %s", code, body)
 	}
 	code, body = get("/api/graphs")
-	var g GraphsAnswer
+	var g runsummary.Graphs
 	if err := json.Unmarshal([]byte(body), &g); code != 200 || err != nil || g.Total.Runs != 13 || len(g.Graphs) != 4 {
 		t.Fatalf("GET /api/graphs: %d %v %.300s", code, err, body)
 	}

@@ -1,0 +1,68 @@
+//go:build !(js && wasm)
+
+package session
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/dashstream/dashstream/app/catalog"
+	"github.com/dashstream/dashstream/protocol"
+	servercatalog "github.com/dashstream/dashstream/server/catalog"
+)
+
+// TestCatalog_FetchesThePagesOfTheGatewaysCatalog: the session's requests
+// against the real catalog handler, fed the records a gateway forwards.
+func TestCatalog_FetchesThePagesOfTheGatewaysCatalog(t *testing.T) {
+	cat := servercatalog.New(servercatalog.Config{Logger: quiet})
+	off := int64(0)
+	for _, th := range []string{"a", "b", "c", "team/d"} {
+		for _, v := range events(t, th, 1, 4) {
+			msg, err := protocol.Decode(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cat.Observe(0, off, msg)
+			off++
+		}
+	}
+	mux := http.NewServeMux()
+	cat.Routes(mux, nil)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	s, err := New(Config{BaseURL: srv.URL, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	p, err := s.CatalogRuns(ctx, catalog.Query{Limit: 3})
+	if err != nil || len(p.Runs) != 3 || p.Total != 4 || p.Next == "" {
+		t.Fatalf("first page: %+v, %v", p, err)
+	}
+	p2, err := s.CatalogRuns(ctx, catalog.Query{Limit: 3, Next: p.Next})
+	if err != nil || len(p2.Runs) != 1 || p2.Next != "" {
+		t.Fatalf("second page: %+v, %v", p2, err)
+	}
+	if r, found, err := s.CatalogRun(ctx, "team/d"); err != nil || !found || r.MessageCount != 4 {
+		t.Errorf("one run: %+v %v %v", r, found, err)
+	}
+	if _, found, err := s.CatalogRun(ctx, "nope"); err != nil || found {
+		t.Errorf("unknown run: found %v, %v", found, err)
+	}
+	if g, err := s.CatalogGraphs(ctx); err != nil || g.Total.Runs != 4 {
+		t.Errorf("graphs: %+v, %v", g, err)
+	}
+	if _, err := s.CatalogRuns(ctx, catalog.Query{Limit: 9999}); !errors.Is(err, ErrBadResponse) {
+		t.Errorf("a refused request: %v", err)
+	}
+
+	empty := httptest.NewServer(http.NotFoundHandler())
+	defer empty.Close()
+	s2, _ := New(Config{BaseURL: empty.URL, Logger: quiet})
+	if _, err := s2.CatalogRuns(ctx, catalog.Query{}); !errors.Is(err, ErrNoCatalog) {
+		t.Errorf("a server without a catalog: %v", err)
+	}
+}
