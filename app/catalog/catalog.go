@@ -82,6 +82,9 @@ func RunPath(thread string) string { return "/api/runs/" + url.PathEscape(thread
 // GraphsPath is the path of the per-graph aggregates (the whole window).
 const GraphsPath = "/api/graphs"
 
+// MaxPage is the largest page the server serves.
+const MaxPage = 500
+
 // MaxAnswerBytes bounds an answer the dashboard reads (a page of 500 runs
 // is about 400 KB).
 const MaxAnswerBytes = 4 << 20

@@ -192,7 +192,11 @@ func TestList_PagesBackAndForthAndDropsStaleAnswers(t *testing.T) {
 	l.Loaded(g2, page(5, "c2", row("r3", 3, runsummary.Completed, 1, 3), row("r2", 2, runsummary.Completed, 1, 3)), nil)
 	// A live run newer than this page does not land on it; one between its
 	// rows does.
-	live := []runsummary.Summary{row("new", 9, runsummary.Running, 1, 1), row("r3b", 3, runsummary.Running, 1, 1)}
+	// A run the tab joined part-way is placed by the catalog, not by the
+	// time it was first seen (which is not its start).
+	joined := row("joined", 0, runsummary.Incomplete, 40, 41)
+	joined.StartSeen = false
+	live := []runsummary.Summary{row("new", 9, runsummary.Running, 1, 1), row("r3b", 3, runsummary.Running, 1, 1), joined}
 	if rows, _ := l.Rows(live); !slices.Equal(threadsOf(rows), []string{"r3", "r3b", "r2"}) {
 		t.Errorf("page 2: %v", threadsOf(rows))
 	}

@@ -176,7 +176,10 @@ func (l *List) Rows(live []runsummary.Summary) (rows []runsummary.Summary, total
 	}
 	for i := range live {
 		s := &live[i]
-		if listed[s.ThreadID] || !l.filter.Matches(s) {
+		// Only runs this tab saw from their start are placed by it: the
+		// start time of a run joined part-way is not its own, and the
+		// catalog lists such a run where it belongs.
+		if listed[s.ThreadID] || !l.filter.Matches(s) || !s.StartSeen || s.StartedAt == 0 {
 			continue
 		}
 		k := KeyOf(s)

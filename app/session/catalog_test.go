@@ -5,6 +5,7 @@ package session
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -64,5 +65,60 @@ func TestCatalog_FetchesThePagesOfTheGatewaysCatalog(t *testing.T) {
 	s2, _ := New(Config{BaseURL: empty.URL, Logger: quiet})
 	if _, err := s2.CatalogRuns(ctx, catalog.Query{}); !errors.Is(err, ErrNoCatalog) {
 		t.Errorf("a server without a catalog: %v", err)
+	}
+}
+
+// TestCatalog_PagingThroughTenThousandRuns: the runs list's paging (List)
+// through the session's requests and the real handler, 10,000 runs of
+// which a hundred start while it pages: every run retained at the start is
+// seen exactly once.
+func TestCatalog_PagingThroughTenThousandRuns(t *testing.T) {
+	cat := servercatalog.New(servercatalog.Config{Logger: quiet})
+	off := int64(0)
+	add := func(th string) {
+		msg, err := protocol.Decode(event(t, th, 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cat.Observe(0, off, msg)
+		off++
+	}
+	for i := range 10_000 {
+		add(fmt.Sprintf("r%05d", i))
+	}
+	mux := http.NewServeMux()
+	cat.Routes(mux, nil)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	s, err := New(Config{BaseURL: srv.URL, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := catalog.NewList(catalog.MaxPage)
+	seen := map[string]int{}
+	for page := 0; ; page++ {
+		q, gen, due := l.Request()
+		if !due {
+			t.Fatal("nothing to ask")
+		}
+		p, err := s.CatalogRuns(context.Background(), q)
+		if !l.Loaded(gen, p, err) || err != nil {
+			t.Fatalf("page %d: %v", page, err)
+		}
+		rows, _ := l.Rows(nil)
+		for _, r := range rows {
+			seen[r.ThreadID]++
+		}
+		if page < 100 {
+			add(fmt.Sprintf("new%03d", page)) // a run starts meanwhile
+		}
+		if !l.Older() {
+			break
+		}
+	}
+	for i := range 10_000 {
+		if th := fmt.Sprintf("r%05d", i); seen[th] != 1 {
+			t.Fatalf("%s seen %d times over %d pages", th, seen[th], l.PageNumber())
+		}
 	}
 }

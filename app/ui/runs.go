@@ -336,7 +336,7 @@ func (p *RunsPage) Render() app.UI {
 		app.If(p.list != nil && p.list.Building(), func() app.UI {
 			return app.P().Class("muted", "list-note").Attr("role", "status").Text("The server is still reading its retained history; older runs are being added.")
 		}),
-		app.Section().Class("panel").Aria("label", "Runs").Body(
+		app.Section().ID("runs-panel").Class("panel").Aria("label", "Runs").DataSet("loaded", !loading).DataSet("page", pageNo).Body(
 			runTable{Rows: p.rows, Now: p.now, Empty: empty, Selected: p.selected, OnSelect: p.pick}.Render(),
 			cursorPager{Page: pageNo, Pages: max((p.total+runsPerPage-1)/runsPerPage, pageNo), Total: p.total,
 				HasNewer: pageNo > 1, HasOlder: more, OnPage: p.page}.Render(),

@@ -5,11 +5,13 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"github.com/dashstream/dashstream/app/catalog"
 	"github.com/dashstream/dashstream/app/internal/sample"
+	"github.com/dashstream/dashstream/app/session"
 	"github.com/dashstream/dashstream/app/viewroute"
 )
 
@@ -184,4 +186,27 @@ func TestSeed_ThePrerenderedAnswerReachesTheBrowserOnce(t *testing.T) {
 	if _, ok := takeSeed("/api/runs?limit=50"); ok {
 		t.Error("a seed was used twice")
 	}
+}
+
+func TestRunPage_SaysWhileItsHistoryLoadsAndWhatAnIncompleteRunLacks(t *testing.T) {
+	src := newSource()
+	src.history["run-ok"] = session.HistoryStatus{Followed: true, Loading: true, Attempts: 2, Err: "the server sent nothing of this run; asking again"}
+	contains(t, "loading", html(openRun(t, src, "/runs/run-ok")), `data-state="loading"`, "Loading history", "partial until it is done", "asking again")
+	src.history["run-ok"] = session.HistoryStatus{Followed: true, Complete: true, MissingBefore: 7}
+	page := html(openRun(t, src, "/runs/run-ok"))
+	contains(t, "incomplete", page, `data-state="incomplete"`, "Incomplete history", "Sequences 1–7 of this run are no longer retained", "starts at sequence 8")
+	if strings.Contains(page, "Loading history") {
+		t.Error("a complete run says it is loading")
+	}
+	src.history["run-ok"] = session.HistoryStatus{Followed: true, Complete: true}
+	page = html(openRun(t, src, "/runs/run-ok"))
+	if !strings.Contains(page, `data-state="complete"`) || strings.Contains(page, "Loading history") {
+		t.Error("a complete run is not said to be complete")
+	}
+	// A run not in the store yet whose history is loading is "Loading
+	// run", not "not found", however long it takes.
+	src.history["nobody"] = session.HistoryStatus{Followed: true, Loading: true}
+	p := openRun(t, src, "/runs/nobody")
+	p.update(now.Add(time.Hour))
+	contains(t, "still loading", html(p), "Loading run")
 }

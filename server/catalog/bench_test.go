@@ -140,10 +140,10 @@ func naivePage(c *Catalog, q Query) []runsummary.Summary {
 		rows = append(rows, e)
 	}
 	c.mu.RUnlock()
-	sort.Slice(rows, func(i, j int) bool { return newerFirst(rows[i], rows[j]) })
+	sort.Slice(rows, func(i, j int) bool { return newerFirst(rows[i].indexed(), rows[j].indexed()) })
 	var out []runsummary.Summary
 	for _, e := range rows {
-		if q.matches(e) {
+		if (q.Status == "" || e.sum.Status == q.Status) && (q.Graph == "" || e.sum.GraphName == q.Graph) && e.sum.Matches(q.Text) {
 			out = append(out, e.sum.Priced(c.cfg.Prices))
 			if len(out) == q.Limit {
 				break

@@ -77,7 +77,8 @@ type Catalog struct {
 
 	mu      sync.RWMutex
 	runs    map[string]*entry
-	order   *btree.BTreeG[*entry] // newest first
+	order   *btree.BTreeG[item] // newest first
+	names   map[string]string   // interned graph names
 	all     tally
 	byGraph map[string]*tally
 	parts   map[int32]*partition
@@ -136,6 +137,7 @@ func New(cfg Config) *Catalog {
 		cfg:     cfg,
 		runs:    map[string]*entry{},
 		order:   btree.NewBTreeGOptions(newerFirst, btree.Options{NoLocks: true}),
+		names:   map[string]string{},
 		byGraph: map[string]*tally{},
 		parts:   map[int32]*partition{},
 		evicted: newEvictedSet(cfg.MaxRuns),
@@ -238,7 +240,7 @@ func (c *Catalog) update(thread string, fn func(*runsummary.Summary)) {
 		c.insert(e)
 		for c.order.Len() > c.cfg.MaxRuns {
 			oldest, _ := c.order.Max()
-			c.remove(oldest)
+			c.remove(oldest.e)
 			c.evicted.add(oldest.key)
 			c.stats.EvictedByCount++
 		}

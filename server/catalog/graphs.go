@@ -31,15 +31,15 @@ func (c *Catalog) Graphs(since, until runsummary.Time) runsummary.Graphs {
 	by := map[string]*graphAgg{}
 	c.mu.RLock()
 	ans.Building = c.building
-	pivot := &entry{start: 1<<63 - 1}
+	pivot := item{start: 1<<63 - 1}
 	if until != 0 {
-		pivot = &entry{start: until - 1}
+		pivot = item{start: until - 1}
 	}
-	c.order.Ascend(pivot, func(e *entry) bool {
-		if since != 0 && e.start < since {
+	c.order.Ascend(pivot, func(it item) bool {
+		if since != 0 && it.start < since {
 			return false
 		}
-		s := &e.sum
+		s := &it.e.sum
 		g := by[s.GraphName]
 		if g == nil {
 			g = &graphAgg{GraphStats: runsummary.GraphStats{Graph: s.GraphName}}

@@ -232,6 +232,7 @@ func (c *Catalog) Query(q Query) runsummary.Page {
 	if q.Limit <= 0 || q.Limit > MaxLimit {
 		q.Limit = DefaultLimit
 	}
+	m := q.matcher()
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	page := runsummary.Page{Runs: make([]runsummary.Summary, 0, min(q.Limit, c.order.Len())), Building: c.building}
@@ -245,27 +246,26 @@ func (c *Catalog) Query(q Query) runsummary.Page {
 			page.Total = c.all.count(q.Status)
 		}
 	}
-	pivot := &entry{start: 1<<63 - 1}
+	pivot := item{start: 1<<63 - 1}
 	if q.Until != 0 {
-		pivot = &entry{start: q.Until - 1}
+		pivot = item{start: q.Until - 1}
 	}
-	if counted && q.After.Set {
-		if cur := (&entry{start: q.After.Start, key: q.After.Thread}); newerFirst(pivot, cur) {
-			pivot = cur // nothing before the cursor is needed
-		}
+	cursor := item{start: q.After.Start, key: q.After.Thread}
+	if counted && q.After.Set && newerFirst(pivot, cursor) {
+		pivot = cursor // nothing before the cursor is needed
 	}
 	before := q.After.Set // still before (or at) the cursor
 	var last *entry
 	more := false
-	c.order.Ascend(pivot, func(e *entry) bool {
-		if q.Since != 0 && e.start < q.Since {
+	c.order.Ascend(pivot, func(it item) bool {
+		if q.Since != 0 && it.start < q.Since {
 			return false
 		}
-		if !q.matches(e) {
+		if !m.matches(&it) {
 			return true
 		}
 		if before {
-			if !newerFirst(&entry{start: q.After.Start, key: q.After.Thread}, e) {
+			if !newerFirst(cursor, it) {
 				if !counted {
 					page.Total++
 				}
@@ -277,8 +277,8 @@ func (c *Catalog) Query(q Query) runsummary.Page {
 			page.Total++
 		}
 		if len(page.Runs) < q.Limit {
-			page.Runs = append(page.Runs, e.sum.Priced(c.cfg.Prices))
-			last = e
+			page.Runs = append(page.Runs, it.e.sum.Priced(c.cfg.Prices))
+			last = it.e
 			return true
 		}
 		more = true
@@ -290,16 +290,32 @@ func (c *Catalog) Query(q Query) runsummary.Page {
 	return page
 }
 
-func (q *Query) matches(e *entry) bool {
-	s := &e.sum
-	if (q.Status != "" && s.Status != q.Status) || (q.Graph != "" && s.GraphName != q.Graph) {
+// matcher is a query's filters, ready to test index items.
+type matcher struct {
+	status runsummary.Status
+	graph  string
+	text   string
+	grams  grams
+	// nul: the text holds a NUL, which the folded text uses to separate
+	// fields; such a text is matched field by field.
+	nul bool
+}
+
+func (q *Query) matcher() matcher {
+	return matcher{status: q.Status, graph: q.Graph, text: q.Text, grams: gramsOf(q.Text), nul: strings.IndexByte(q.Text, 0) >= 0}
+}
+
+func (m *matcher) matches(it *item) bool {
+	if (m.status != "" && it.status != m.status) || (m.graph != "" && it.graph != m.graph) {
 		return false
 	}
-	if q.Text == "" {
+	switch {
+	case m.text == "":
 		return true
+	case m.nul:
+		return it.e.sum.Matches(m.text)
+	case !it.grams.covers(&m.grams):
+		return false
 	}
-	if strings.IndexByte(q.Text, 0) >= 0 {
-		return s.Matches(q.Text) // the folded text separates fields with NUL
-	}
-	return strings.Contains(e.fold, q.Text)
+	return strings.Contains(it.e.fold, m.text)
 }
