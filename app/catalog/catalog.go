@@ -173,16 +173,7 @@ func Overlay(server, live runsummary.Summary) (row runsummary.Summary, partial b
 	if row.Error == "" && live.Error != "" {
 		row.Error, row.ErrorNode, row.ErrorSeq = live.Error, live.ErrorNode, live.ErrorSeq
 	}
-	if row.Status != runsummary.Incomplete {
-		row.Status = row.Outcome
-	}
-	end := row.EndedAt
-	if end == 0 {
-		end = row.LastAt
-	}
-	if row.StartedAt > 0 && end > row.StartedAt {
-		row.DurationMs = int64(end-row.StartedAt) / 1000
-	}
+	row.Derive()
 	return row, true
 }
 

@@ -21,14 +21,7 @@ func TestCatalog_FetchesThePagesOfTheGatewaysCatalog(t *testing.T) {
 	cat := servercatalog.New(servercatalog.Config{Logger: quiet})
 	off := int64(0)
 	for _, th := range []string{"a", "b", "c", "team/d"} {
-		for _, v := range events(t, th, 1, 4) {
-			msg, err := protocol.Decode(v)
-			if err != nil {
-				t.Fatal(err)
-			}
-			cat.Observe(0, off, msg)
-			off++
-		}
+		observe(t, cat, &off, events(t, th, 1, 4)...)
 	}
 	mux := http.NewServeMux()
 	cat.Routes(mux, nil)
@@ -75,14 +68,7 @@ func TestCatalog_FetchesThePagesOfTheGatewaysCatalog(t *testing.T) {
 func TestCatalog_PagingThroughTenThousandRuns(t *testing.T) {
 	cat := servercatalog.New(servercatalog.Config{Logger: quiet})
 	off := int64(0)
-	add := func(th string) {
-		msg, err := protocol.Decode(event(t, th, 1))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cat.Observe(0, off, msg)
-		off++
-	}
+	add := func(th string) { observe(t, cat, &off, event(t, th, 1)) }
 	for i := range 10_000 {
 		add(fmt.Sprintf("r%05d", i))
 	}
@@ -120,5 +106,19 @@ func TestCatalog_PagingThroughTenThousandRuns(t *testing.T) {
 		if th := fmt.Sprintf("r%05d", i); seen[th] != 1 {
 			t.Fatalf("%s seen %d times over %d pages", th, seen[th], l.PageNumber())
 		}
+	}
+}
+
+// observe feeds values to the catalog as the gateway's source does, at the
+// next offsets of partition 0.
+func observe(t *testing.T, cat *servercatalog.Catalog, off *int64, values ...[]byte) {
+	t.Helper()
+	for _, v := range values {
+		msg, err := protocol.Decode(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cat.Observe(0, *off, msg)
+		*off++
 	}
 }

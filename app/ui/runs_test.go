@@ -172,7 +172,7 @@ func loadOverview(t *testing.T, p *OverviewPage) {
 }
 
 func TestSeed_ThePrerenderedAnswerReachesTheBrowserOnce(t *testing.T) {
-	page := app.HTMLString(seedElement("/api/runs?limit=50", map[string]string{"q": `a "quoted" <value>`}))
+	page := app.HTMLString(renderSeed("/api/runs?limit=50", map[string]string{"q": `a "quoted" <value>`}))
 	m := regexp.MustCompile(`data-path="([^"]*)"[^>]*data-body="([^"]*)"|data-body="([^"]*)"[^>]*data-path="([^"]*)"`).FindStringSubmatch(page)
 	if m == nil {
 		t.Fatalf("no seed element in %s", page)

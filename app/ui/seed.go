@@ -54,6 +54,11 @@ func seedElement(path string, v any) app.UI {
 	if !app.IsServer {
 		return nil
 	}
+	return renderSeed(path, v)
+}
+
+// renderSeed renders the hidden element carrying the answer v of path.
+func renderSeed(path string, v any) app.UI {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return nil

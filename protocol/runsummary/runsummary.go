@@ -296,8 +296,21 @@ func (s *Summary) common(h *pb.Header, ts int64, seq uint64, at Position) {
 	}
 }
 
-// finish derives Status and DurationMs after a message.
+// finish derives Status, DurationMs and TotalTokens after a message.
 func (s *Summary) finish() {
+	s.Derive()
+	if s.PromptTokens+s.CompletionTokens == 0 && s.traceTok > 0 {
+		s.TotalTokens = s.traceTok
+	} else {
+		s.TotalTokens = s.PromptTokens + s.CompletionTokens
+	}
+}
+
+// Derive recomputes Status and DurationMs from the fields they follow
+// (StartSeen, Trimmed, Outcome, the times): Observe does it after each
+// message, and a reader that moves a row on by hand (the dashboard laying
+// what it saw live over a catalog row) does it after.
+func (s *Summary) Derive() {
 	switch {
 	case !s.StartSeen || s.Trimmed:
 		s.Status = Incomplete
@@ -312,11 +325,6 @@ func (s *Summary) finish() {
 		s.DurationMs = int64(end-s.StartedAt) / 1000
 	} else {
 		s.DurationMs = 0
-	}
-	if s.PromptTokens+s.CompletionTokens == 0 && s.traceTok > 0 {
-		s.TotalTokens = s.traceTok
-	} else {
-		s.TotalTokens = s.PromptTokens + s.CompletionTokens
 	}
 }
 
