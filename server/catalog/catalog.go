@@ -112,8 +112,9 @@ type Stats struct {
 	Records, Live uint64
 	// EvictedByCount and DroppedByRetention count runs removed.
 	EvictedByCount, DroppedByRetention uint64
-	// Undecodable counts records the rebuild could not decode.
-	Undecodable uint64
+	// Undecodable counts records the rebuild could not decode; Unreadable,
+	// offsets it skipped because Kafka could not read them.
+	Undecodable, Unreadable uint64
 	// Building is set until the rebuild reached the end of every
 	// partition as it was when the rebuild started.
 	Building bool

@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -306,5 +307,51 @@ func TestCatalog_SummaryStaysSmall(t *testing.T) {
 	feed(c, 0, 0, spec{thread: "0b5e1c3a-8d4f-4a51-9a43-7f6c2d1e9b80", graph: "research_assistant", start: t0, nodes: 12, fail: "the search tool returned 503 three times"}.messages()...)
 	if b := c.Stats().Bytes; b > 1024 {
 		t.Errorf("a finished run holds %d bytes, want ≤ 1 KB", b)
+	}
+}
+
+// TestCatalog_TheRebuildSkipsDataKafkaCannotRead: a batch in the middle of
+// the embedded broker's segment is damaged on disk; the rebuild skips what
+// cannot be read (as the live source does) and finishes, instead of
+// retrying the same fetch for ever.
+func TestCatalog_TheRebuildSkipsDataKafkaCannotRead(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "kafka")
+	emb, err := source.StartEmbedded(source.EmbeddedConfig{DataDir: dir, Topics: []string{topic}, Partitions: 1,
+		Retention: time.Hour, MaxBytes: 1 << 30, TrimEvery: time.Hour}, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(emb.Close)
+	prod := producer(t, emb.Brokers())
+	runs := runsOf("d", 40, t0)
+	for _, r := range runs { // a batch per run
+		produce(t, prod, r)
+	}
+	segs, _ := filepath.Glob(filepath.Join(dir, "partitions", topic+"-0", "*.dat"))
+	if len(segs) == 0 {
+		t.Fatal("no segment")
+	}
+	raw, err := os.ReadFile(segs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 8 {
+		raw[len(raw)/2+i] ^= 0xff
+	}
+	if err := os.WriteFile(segs[0], raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := newKafkaCatalog(emb.Brokers(), 0)
+	running(t, c)
+	waitFor(t, "the rebuild past the damage", func() bool { return !c.Building() && c.Stats().Unreadable > 0 })
+	st := c.Stats()
+	whole := 0
+	for _, r := range runs {
+		if s, ok := c.Get(r.thread); ok && s.MessageCount == len(r.messages()) {
+			whole++
+		}
+	}
+	if whole < 30 || whole == len(runs) {
+		t.Errorf("%d of %d runs whole after skipping %d unreadable offsets; want all but the damaged batch's", whole, len(runs), st.Unreadable)
 	}
 }

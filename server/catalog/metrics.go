@@ -14,11 +14,12 @@ var (
 	descRecords  = prometheus.NewDesc("dashstream_catalog_records_total", "Kafka records folded into the run catalog, by feed.", []string{"feed"}, nil)
 	descRemoved  = prometheus.NewDesc("dashstream_catalog_runs_removed_total", "Runs removed from the run catalog, by reason.", []string{"reason"}, nil)
 	descUndec    = prometheus.NewDesc("dashstream_catalog_undecodable_total", "Records the catalog's rebuild could not decode.", nil, nil)
+	descUnread   = prometheus.NewDesc("dashstream_catalog_unreadable_total", "Offsets the catalog's rebuild skipped because Kafka could not read them.", nil, nil)
 	descBuilding = prometheus.NewDesc("dashstream_catalog_building", "1 while the catalog still reads the history retained at start.", nil, nil)
 )
 
 func (collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descRuns, descBytes, descRecords, descRemoved, descUndec, descBuilding} {
+	for _, d := range []*prometheus.Desc{descRuns, descBytes, descRecords, descRemoved, descUndec, descUnread, descBuilding} {
 		ch <- d
 	}
 }
@@ -36,5 +37,6 @@ func (k collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descRemoved, prometheus.CounterValue, float64(st.EvictedByCount), "count")
 	ch <- prometheus.MustNewConstMetric(descRemoved, prometheus.CounterValue, float64(st.DroppedByRetention), "retention")
 	ch <- prometheus.MustNewConstMetric(descUndec, prometheus.CounterValue, float64(st.Undecodable))
+	ch <- prometheus.MustNewConstMetric(descUnread, prometheus.CounterValue, float64(st.Unreadable))
 	ch <- prometheus.MustNewConstMetric(descBuilding, prometheus.GaugeValue, building)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dashstream/dashstream/protocol"
 	"github.com/dashstream/dashstream/protocol/pb"
+	"github.com/dashstream/dashstream/server/source"
 )
 
 // KafkaConfig is the Kafka the rebuild reads.
@@ -265,13 +266,23 @@ func (r *reader) poll(ctx context.Context) error {
 		return ctx.Err()
 	}
 	var ferr error
+	var damaged []int32
 	fetches.EachError(func(t string, p int32, err error) {
-		if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+		switch {
+		case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
+		case source.Unreadable(err):
+			damaged = append(damaged, p)
+		default:
 			ferr = errors.Join(ferr, fmt.Errorf("fetch %s/%d: %w", t, p, err))
 		}
 	})
 	if ferr != nil {
 		return ferr
+	}
+	for _, p := range damaged {
+		if err := r.skipUnreadable(ctx, p); err != nil {
+			return err
+		}
 	}
 	n := fetches.NumRecords()
 	if n == 0 {
@@ -319,5 +330,40 @@ func (r *reader) idlePoll() error {
 	}
 	c.updateBuilding()
 	c.mu.Unlock()
+	return nil
+}
+
+// skipUnreadable moves the rebuild past data of partition p that Kafka
+// cannot read, as the live source does (its runs lose those records in
+// both, alike).
+func (r *reader) skipUnreadable(ctx context.Context, p int32) error {
+	c := r.c
+	c.mu.RLock()
+	ps := c.parts[p]
+	c.mu.RUnlock()
+	if ps == nil {
+		return nil
+	}
+	c.mu.RLock()
+	from := ps.covered + 1
+	c.mu.RUnlock()
+	sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	next, err := source.NextReadable(sctx, r.cl, c.cfg.Kafka.Topic, p, from)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("skipping unreadable data of partition %d: %w", p, err)
+	}
+	if next <= from {
+		return nil // readable now: the error was passing
+	}
+	c.mu.Lock()
+	if ps := c.part(p); !ps.live && ps.covered < next-1 {
+		c.stats.Unreadable += uint64(next - 1 - ps.covered)
+		ps.covered = next - 1
+	}
+	c.updateBuilding()
+	c.mu.Unlock()
+	r.cl.SetOffsets(map[string]map[int32]kgo.EpochOffset{c.cfg.Kafka.Topic: {p: {Epoch: -1, Offset: next}}})
+	c.cfg.Logger.Warn("run catalog: unreadable records skipped", "partition", p, "from", from, "to", next-1)
 	return nil
 }

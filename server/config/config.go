@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"sort"
 	"strings"
@@ -22,19 +23,28 @@ type Config struct {
 	Host   string
 	Port   int
 	WebDir string
+	// AllowedHosts are Host patterns accepted besides loopback names, IP
+	// addresses and the machine's name (the DNS-rebinding guard).
+	AllowedHosts      []string
+	HTTPMaxConnsPerIP int
+	HTTPMaxConns      int
+	HTTPBodyTimeout   time.Duration
+	HTTPWriteStall    time.Duration
 
 	// Kafka
-	Brokers           []string // empty: embedded broker
-	Topic             string
-	GroupID           string // only part of the resume namespace: no consumer group is used
-	ClusterID         string
-	AutoOffsetReset   string // earliest | latest
-	DecodeErrorPolicy string // skip | pause
-	DLQTopic          string // "" disables the DLQ
-	DLQIncludePayload bool
-	OldDataUseTime    bool
-	OldDataGrace      time.Duration
-	Security          KafkaSecurity
+	Brokers   []string // empty: embedded broker
+	Topic     string
+	GroupID   string // only part of the resume namespace: no consumer group is used
+	ClusterID string
+	// NamespaceIncarnation puts the log's incarnation in the resume namespace.
+	NamespaceIncarnation bool
+	AutoOffsetReset      string // earliest | latest
+	DecodeErrorPolicy    string // skip | pause
+	DLQTopic             string // "" disables the DLQ
+	DLQIncludePayload    bool
+	OldDataUseTime       bool
+	OldDataGrace         time.Duration
+	Security             KafkaSecurity
 
 	// Embedded broker
 	DataDir            string
@@ -73,6 +83,9 @@ type Config struct {
 	Upstream    string  // ws://host:port of an upstream websocket-server: proxy mode
 	SchemasPath string
 
+	// Replay work per client (server/hub)
+	ReplayRatePerClient int // records a second one connection may replay; 0: unlimited
+
 	// Build information, set by main.
 	GitSHA, BuildDate string
 
@@ -95,6 +108,15 @@ type KafkaSecurity struct {
 
 // Embedded reports whether the gateway runs its own in-process broker.
 func (c *Config) Embedded() bool { return len(c.Brokers) == 0 && c.Upstream == "" }
+
+// LoopbackOnly reports whether the server listens on loopback only.
+func (c *Config) LoopbackOnly() bool {
+	if c.Host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(c.Host)
+	return ip != nil && ip.IsLoopback()
+}
 
 // Proxy reports whether the gateway relays an upstream websocket-server.
 func (c *Config) Proxy() bool { return c.Upstream != "" }
@@ -210,13 +232,42 @@ func (c *Config) validate() error {
 	return nil
 }
 
-func maskURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
+// MaskURL hides the password of a URL, also of one that does not parse
+// (a "%" in the password, say), so that no message ever carries it.
+func MaskURL(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		if u.User == nil {
+			return raw
+		}
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "***")
+		}
+		return u.String()
+	}
+	// Unparsable: mask by hand whatever stands between "://" and the last
+	// "@" of the authority.
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		if strings.Contains(raw, "@") {
+			return "***"
+		}
 		return raw
 	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "***")
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
 	}
-	return u.String()
+	at := strings.LastIndex(rest[:end], "@")
+	if at < 0 {
+		return raw
+	}
+	user, _, hasPass := strings.Cut(rest[:at], ":")
+	if !hasPass {
+		user = "***"
+	} else {
+		user += ":***"
+	}
+	return scheme + "://" + user + rest[at:]
 }
+
+func maskURL(raw string) string { return MaskURL(raw) }

@@ -33,6 +33,16 @@ var settings = []setting{
 		}},
 	{flag: "port", env: []string{"WEBSOCKET_PORT"}, def: "8080", help: "listen port",
 		apply: func(c *Config, v string) (err error) { c.Port, err = intIn(v, 1, 65535); return }},
+	{flag: "allowed-hosts", env: []string{"DASHSTREAM_ALLOWED_HOSTS"}, def: "", help: "Host names the server answers to besides loopback names, IP addresses and this machine's name (patterns like dash.example.com, *.corp, name:port; * allows any): others get 421 on /ws and /api, and on every route when listening on loopback (DNS-rebinding guard)",
+		apply: func(c *Config, v string) error { c.AllowedHosts = list(v); return nil }},
+	{flag: "http-max-connections-per-ip", env: []string{"DASHSTREAM_HTTP_MAX_CONNECTIONS_PER_IP"}, def: "64", help: "concurrent HTTP connections per client IP, upgraded WebSockets not counted (answered 429 beyond)",
+		apply: func(c *Config, v string) (err error) { c.HTTPMaxConnsPerIP, err = intIn(v, 1, 1_000_000); return }},
+	{flag: "http-max-connections", env: []string{"DASHSTREAM_HTTP_MAX_CONNECTIONS"}, def: "1024", help: "concurrent HTTP connections in all, upgraded WebSockets not counted (answered 503 beyond)",
+		apply: func(c *Config, v string) (err error) { c.HTTPMaxConns, err = intIn(v, 1, 10_000_000); return }},
+	{flag: "http-body-timeout", env: []string{"DASHSTREAM_HTTP_BODY_TIMEOUT_SECS"}, def: "30", help: "seconds a client may take to send a request body",
+		apply: func(c *Config, v string) (err error) { c.HTTPBodyTimeout, err = seconds(v, 1); return }},
+	{flag: "http-write-stall", env: []string{"DASHSTREAM_HTTP_WRITE_STALL_SECS"}, def: "20", help: "seconds a response may make no progress (the client acknowledges no byte) before it is cut off",
+		apply: func(c *Config, v string) (err error) { c.HTTPWriteStall, err = seconds(v, 1); return }},
 	{flag: "web-dir", env: []string{"DASHSTREAM_WEB_DIR"}, def: "web", help: "folder with app.wasm and the static assets, relative to the working directory",
 		apply: func(c *Config, v string) error { c.WebDir = v; return nonEmpty(v) }},
 
@@ -45,6 +55,8 @@ var settings = []setting{
 		apply: func(c *Config, v string) error { c.GroupID = v; return nonEmpty(v) }},
 	{flag: "kafka-cluster-id", env: []string{"KAFKA_CLUSTER_ID"}, def: "", help: "non-empty switches the resume namespace to v2",
 		apply: func(c *Config, v string) error { c.ClusterID = v; return nil }},
+	{flag: "namespace-incarnation", env: []string{"DASHSTREAM_NAMESPACE_INCARNATION"}, def: "true", help: "put the log's incarnation (the topic's id; the embedded log's own id) in the resume namespace, so cursors of a recreated or damaged log are stale; false (real Kafka only) keeps upstream's namespace exactly, to share a Redis with upstream servers",
+		apply: func(c *Config, v string) (err error) { c.NamespaceIncarnation, err = boolean(v); return }},
 	{flag: "kafka-auto-offset-reset", env: []string{"KAFKA_AUTO_OFFSET_RESET"}, def: "earliest", help: "where to start a partition the replay store knows nothing of: earliest or latest",
 		apply: func(c *Config, v string) (err error) { c.AutoOffsetReset, err = oneOf(v, "earliest", "latest"); return }},
 	{flag: "on-decode-error", env: []string{"KAFKA_ON_DECODE_ERROR"}, def: "skip", help: "skip a record that does not decode (after the DLQ) or pause its partition",
@@ -200,6 +212,11 @@ var settings = []setting{
 		}},
 	{flag: "schemas-path", env: []string{"EXPECTED_SCHEMAS_PATH"}, def: "data/expected_schemas.json", help: "file the expected-schema API persists to",
 		apply: func(c *Config, v string) error { c.SchemasPath = v; return nonEmpty(v) }},
+
+	// Replay work per client (server/hub)
+	{flag: "replay-rate-per-client", env: []string{"REPLAY_RATE_PER_CLIENT"}, def: "20000",
+		help:  "records a second one WebSocket connection may replay (resumes, and the continuation of a capped replay; each request also counts as 100); a request beyond it waits and the client is told (0: unlimited)",
+		apply: func(c *Config, v string) (err error) { c.ReplayRatePerClient, err = intIn(v, 0, 100_000_000); return }},
 }
 
 func nonEmpty(v string) error {
