@@ -9,8 +9,10 @@
 // a run the tab saw from its first message replaces the catalog's row; a
 // run the tab joined part-way moves the catalog's row on (status, end,
 // last activity) and, once it ends, is asked for again so its totals are
-// exact. Runs that started after the page was fetched join the first page.
-// Nothing is polled per change: the stream already carries every change.
+// exact. Runs that started after the page was fetched join the first page;
+// the page is asked for again when the stream goes live (what started
+// before is the catalog's). Nothing is polled per change: the stream
+// already carries every change.
 package catalog
 
 import (

@@ -126,8 +126,8 @@ func page(total int, next string, rows ...runsummary.Summary) runsummary.Page {
 func TestList_FirstPageMergesNewLiveRunsAndLaysLiveOverRows(t *testing.T) {
 	l := NewList(3)
 	q, gen, due := l.Request()
-	if !due || q.Path() != "/api/runs?limit=3" {
-		t.Fatalf("first request %v %s", due, q.Path())
+	if !due || q.Path() != "/api/runs?limit=3" || !l.Pending() {
+		t.Fatalf("first request %v %s, pending %v", due, q.Path(), l.Pending())
 	}
 	// Before the answer: the live runs alone.
 	live := []runsummary.Summary{row("new", 9, runsummary.Running, 1, 4)}
@@ -135,6 +135,9 @@ func TestList_FirstPageMergesNewLiveRunsAndLaysLiveOverRows(t *testing.T) {
 		t.Errorf("before the answer: %v %d", threadsOf(rows), total)
 	}
 	l.Loaded(gen, page(10, "c1", row("r5", 5, runsummary.Running, 1, 50), row("r4", 4, runsummary.Completed, 1, 20), row("r3", 3, runsummary.Failed, 1, 9)), nil)
+	if l.Pending() {
+		t.Error("still pending after the answer")
+	}
 	ended := row("r5", 5, runsummary.Incomplete, 40, 60)
 	ended.Outcome, ended.EndedAt = runsummary.Completed, t0+8e6
 	live = append(live, ended, row("old", 1, runsummary.Running, 1, 2)) // "old" belongs to a later page

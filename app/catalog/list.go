@@ -22,6 +22,7 @@ type List struct {
 
 	gen     uint64
 	want    bool // a request for the current state is due
+	pending bool // a request is out and its answer not in
 	page    runsummary.Page
 	loaded  bool
 	err     string
@@ -70,7 +71,7 @@ func (l *List) Request() (q Query, gen uint64, due bool) {
 	if !l.want {
 		return Query{}, 0, false
 	}
-	l.want = false
+	l.want, l.pending = false, true
 	return Query{Filter: l.filter, Limit: l.limit, Next: l.cur}, l.gen, true
 }
 
@@ -80,6 +81,7 @@ func (l *List) Loaded(gen uint64, p runsummary.Page, err error) bool {
 	if gen != l.gen {
 		return false
 	}
+	l.pending = false
 	if err != nil {
 		l.err = err.Error()
 		return true
@@ -125,6 +127,10 @@ func (l *List) HasOlder() bool { return l.loaded && l.page.Next != "" }
 
 // Loading reports whether the current page's answer has not come yet.
 func (l *List) Loading() bool { return !l.loaded }
+
+// Pending reports whether a request is out whose answer will replace what
+// is shown (a reload, or the fresh answer after a prerendered one).
+func (l *List) Pending() bool { return l.pending }
 
 // Err is why the last request failed ("" when it did not).
 func (l *List) Err() string { return l.err }

@@ -39,6 +39,7 @@ type OverviewPage struct {
 	progRows   []viewmodel.RunRow
 	failRows   []runsummary.Summary
 	seeds      [3]*seed // graphs, in progress, failures: what the prerendered page carries
+	connected  uint64   // the connection epoch the catalog was last asked for since it went live
 }
 
 // overviewEvery is how often the overview asks the catalog again: its
@@ -66,6 +67,10 @@ func (p *OverviewPage) OnDismount() { p.live.stop() }
 func (p *OverviewPage) refresh(ctx app.Context) {
 	now := time.Now()
 	p.lists()
+	if h := p.src.Health(); h.State == session.Connected && h.Epoch != p.connected {
+		p.connected = h.Epoch // live from here on: what started before is the catalog's
+		p.graphsAt = time.Time{}
+	}
 	if now.Sub(p.graphsAt) >= overviewEvery || (p.graphsErr != "" || p.graphs.Building) && now.Sub(p.graphsAt) >= retryEvery {
 		p.graphsAt = now
 		p.inProgress.Reload()

@@ -43,6 +43,9 @@ type RunsPage struct {
 	total    int
 	selected []string
 	seed     *seed // the answer the prerendered page carries
+	// connected is the connection epoch the list was last asked for since
+	// it went live.
+	connected uint64
 }
 
 // OnMount starts following the store.
@@ -103,6 +106,12 @@ func (p *RunsPage) refresh(ctx app.Context) {
 		p.apply()
 	}
 	if (p.list.Err() != "" || p.list.Building()) && now.Sub(p.asked) >= retryEvery {
+		p.list.Reload()
+	}
+	if h := p.src.Health(); h.State == session.Connected && h.Epoch != p.connected {
+		// From now on the stream shows every run from its start; runs that
+		// started before are in the catalog, so ask it once more.
+		p.connected = h.Epoch
 		p.list.Reload()
 	}
 	p.fetch(ctx, now)
@@ -336,7 +345,7 @@ func (p *RunsPage) Render() app.UI {
 		app.If(p.list != nil && p.list.Building(), func() app.UI {
 			return app.P().Class("muted", "list-note").Attr("role", "status").Text("The server is still reading its retained history; older runs are being added.")
 		}),
-		app.Section().ID("runs-panel").Class("panel").Aria("label", "Runs").DataSet("loaded", !loading).DataSet("page", pageNo).Body(
+		app.Section().ID("runs-panel").Class("panel").Aria("label", "Runs").DataSet("loaded", !loading).DataSet("pending", p.list != nil && p.list.Pending()).DataSet("page", pageNo).Body(
 			runTable{Rows: p.rows, Now: p.now, Empty: empty, Selected: p.selected, OnSelect: p.pick}.Render(),
 			cursorPager{Page: pageNo, Pages: max((p.total+runsPerPage-1)/runsPerPage, pageNo), Total: p.total,
 				HasNewer: pageNo > 1, HasOlder: more, OnPage: p.page}.Render(),

@@ -102,6 +102,9 @@ type partition struct {
 	target int64
 	// lastLook is covered at the previous refresh.
 	lastLook int64
+	// drained: the rebuild's last polls found nothing more to read (see
+	// idlePoll).
+	drained bool
 }
 
 // Stats are the catalog's counters.

@@ -177,7 +177,7 @@ func (c *Catalog) refresh(ctx context.Context, adm *kadm.Client, first bool) err
 func (c *Catalog) updateBuilding() {
 	c.building = false
 	for _, ps := range c.parts {
-		if ps.target > 0 && ps.covered < ps.target-1 {
+		if ps.target > 0 && ps.covered < ps.target-1 && !ps.drained {
 			c.building = true
 			return
 		}
@@ -306,6 +306,9 @@ func (r *reader) poll(ctx context.Context) error {
 	c.mu.Lock()
 	for _, d := range batch {
 		c.fromRebuild(d.p, d.off, d.msg)
+		if ps := c.parts[d.p]; ps != nil {
+			ps.drained = false
+		}
 	}
 	c.updateBuilding()
 	c.mu.Unlock()
@@ -314,8 +317,10 @@ func (r *reader) poll(ctx context.Context) error {
 
 // idlePoll handles a poll that returned nothing. Records below the end
 // offset come back at once, so three empty polls in a row mean the rest of
-// each partition up to its end holds no data record (only transaction
-// markers, or compacted away): the rebuild has covered it.
+// each partition read up to its end most likely holds no data record (only
+// transaction markers, or compacted away): the history counts as read
+// (Building). Nothing is skipped for it: were records still to come (the
+// client backing off after an error), the reader folds them in as usual.
 func (r *reader) idlePoll() error {
 	r.idle++
 	if r.idle < 3 {
@@ -324,8 +329,8 @@ func (r *reader) idlePoll() error {
 	c := r.c
 	c.mu.Lock()
 	for p := range r.reading {
-		if ps := c.parts[p]; ps != nil && !ps.live && ps.target > 0 && ps.covered < ps.target-1 {
-			ps.covered = ps.target - 1
+		if ps := c.parts[p]; ps != nil {
+			ps.drained = true
 		}
 	}
 	c.updateBuilding()
