@@ -145,6 +145,20 @@ func TestE2E_Catalog_AFirstVisitListsEveryRetainedRunAndAReloadKeepsThem(t *test
 		t.Errorf("runs listed twice (positions over all pages, 50 a page): %v", d)
 	}
 
+	// Issue 11: "failed", then "All statuses", lists every run again.
+	pick := func(value string) {
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](`(() => { const s = document.querySelector("#run-status");
+			s.value = `+jsString(value)+`; s.dispatchEvent(new Event("change", {bubbles: true})); return 0; })()`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pick("failed")
+	poll(t, ctx, "the failed runs", `location.search === "?status=failed" && document.querySelector("#runs-panel")?.dataset.pending === "false" &&
+		[...document.querySelectorAll("tr.run-row")].every(r => r.dataset.status === "failed")`)
+	pick("all")
+	poll(t, ctx, "every run again", `location.search === "" && document.querySelector("#runs-panel")?.dataset.pending === "false" &&
+		document.querySelectorAll("tr.run-row").length >= Math.min(50, `+fmt.Sprint(len(first))+`)`)
+
 	if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
@@ -313,7 +314,7 @@ func (p *RunsPage) Render() app.UI {
 	}
 	statusOpts := []app.UI{option(allStatuses, "All statuses", status == "")}
 	for _, s := range viewmodel.Statuses {
-		statusOpts = append(statusOpts, option(string(s), string(s), status == s))
+		statusOpts = append(statusOpts, option(string(s), strings.ToUpper(string(s[:1]))+string(s[1:]), status == s))
 	}
 	var compare app.UI
 	if len(p.selected) == 2 {
