@@ -117,7 +117,7 @@ func BenchmarkCatalog_BuildFromRetainedRecords(b *testing.B) {
 
 // hundredK returns a catalog of 100,000 runs (12 messages each, a fifth
 // failed, five graphs).
-func hundredK(b *testing.B) *Catalog {
+func hundredK(b testing.TB) *Catalog {
 	c := New(Config{Logger: quiet})
 	graphs := []string{"research_assistant", "support_triage", "code_review", "essay_refiner", "market_research"}
 	off := int64(0)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -81,7 +83,7 @@ func (c *Catalog) session(ctx context.Context) error {
 	if err := c.refresh(ctx, adm, true); err != nil {
 		return err
 	}
-	r := &reader{c: c, decoder: protocol.NewDecoder(protocol.WithMaxPayloadBytes(c.cfg.Kafka.MaxPayloadBytes))}
+	r := &reader{c: c, warned: map[int32]time.Time{}}
 	defer r.close()
 	poll := c.cfg.Kafka.Poll
 	if poll <= 0 {
@@ -187,9 +189,10 @@ func (c *Catalog) updateBuilding() {
 // reader is the rebuild's consumer: it reads the partitions the live feed
 // does not own yet, from just after what the catalog covers.
 type reader struct {
-	c       *Catalog
-	decoder *protocol.Decoder
-	cl      *kgo.Client
+	c        *Catalog
+	warned   map[int32]time.Time // when a partition's fetch error was last logged
+	decoders []*protocol.Decoder // one per decoding goroutine
+	cl       *kgo.Client
 	reading map[int32]bool
 	idle    int
 }
@@ -250,6 +253,47 @@ func (r *reader) close() {
 	}
 }
 
+// decode decodes a poll's records, on every core for a large batch
+// (decoding is most of the rebuild's work), keeping their order.
+func (r *reader) decode(recs []*kgo.Record) []decoded {
+	out := make([]decoded, len(recs))
+	workers := min(runtime.GOMAXPROCS(0), len(recs)/256+1, maxDecoders)
+	for len(r.decoders) < workers {
+		r.decoders = append(r.decoders, protocol.NewDecoder(protocol.WithMaxPayloadBytes(r.c.cfg.Kafka.MaxPayloadBytes)))
+	}
+	var wg sync.WaitGroup
+	chunk := (len(recs) + workers - 1) / workers
+	for w := range workers {
+		lo, hi := w*chunk, min((w+1)*chunk, len(recs))
+		if lo >= hi {
+			break
+		}
+		dec := r.decoders[w]
+		wg.Add(1)
+		go func() { // owned by this call, which waits for it
+			defer wg.Done()
+			limit := dec.MaxPayloadBytes()
+			for i := lo; i < hi; i++ {
+				rec := recs[i]
+				d := decoded{p: rec.Partition, off: rec.Offset}
+				if rec.Value != nil && len(rec.Value) <= limit {
+					// The fetch buffer is not kept: the decoded message
+					// copies what it holds.
+					if msg, err := dec.Decode(rec.Value); err == nil {
+						d.msg = msg
+					}
+				}
+				out[i] = d
+			}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// maxDecoders bounds the rebuild's decoding goroutines.
+const maxDecoders = 8
+
 // decoded is a record read by the rebuild, decoded outside the lock.
 type decoded struct {
 	p   int32
@@ -257,8 +301,9 @@ type decoded struct {
 	msg *pb.DashStreamMessage // nil: nothing to fold
 }
 
-// poll reads one batch and folds it in.
-func (r *reader) poll(ctx context.Context) error {
+// poll reads one batch and folds it in (what came before data that cannot
+// be read first).
+func (r *reader) poll(ctx context.Context) (err error) {
 	pctx, cancel := context.WithTimeout(ctx, time.Second)
 	fetches := r.cl.PollRecords(pctx, 10_000)
 	cancel()
@@ -270,38 +315,38 @@ func (r *reader) poll(ctx context.Context) error {
 	fetches.EachError(func(t string, p int32, err error) {
 		switch {
 		case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
+		case errors.Is(err, kgo.ErrClientClosed):
+			ferr = err
 		case source.Unreadable(err):
 			damaged = append(damaged, p)
 		default:
-			ferr = errors.Join(ferr, fmt.Errorf("fetch %s/%d: %w", t, p, err))
+			// The client retries, or has already moved past what it could
+			// not use (a batch it cannot parse); as the live source does,
+			// say so and go on.
+			if now := time.Now(); now.Sub(r.warned[p]) >= time.Minute {
+				r.warned[p] = now // once a minute per partition: the client repeats itself
+				r.c.cfg.Logger.Warn("run catalog: fetch error", "topic", t, "partition", p, "err", err)
+			}
 		}
 	})
 	if ferr != nil {
 		return ferr
 	}
-	for _, p := range damaged {
-		if err := r.skipUnreadable(ctx, p); err != nil {
-			return err
-		}
-	}
-	n := fetches.NumRecords()
-	if n == 0 {
-		return r.idlePoll()
-	}
-	r.idle = 0
-	batch := make([]decoded, 0, n)
-	limit := r.decoder.MaxPayloadBytes()
-	fetches.EachRecord(func(rec *kgo.Record) {
-		d := decoded{p: rec.Partition, off: rec.Offset}
-		if rec.Value != nil && len(rec.Value) <= limit {
-			// The fetch buffer is not kept: the decoded message copies
-			// what it holds.
-			if msg, err := r.decoder.Decode(rec.Value); err == nil {
-				d.msg = msg
+	defer func() {
+		for _, p := range damaged {
+			if err == nil {
+				err = r.skipUnreadable(ctx, p)
 			}
 		}
-		batch = append(batch, d)
-	})
+	}()
+	n := fetches.NumRecords()
+	if n == 0 {
+		return r.idlePoll(ctx)
+	}
+	r.idle = 0
+	recs := make([]*kgo.Record, 0, n)
+	fetches.EachRecord(func(rec *kgo.Record) { recs = append(recs, rec) })
+	batch := r.decode(recs)
 	c := r.c
 	c.mu.Lock()
 	for _, d := range batch {
@@ -321,20 +366,34 @@ func (r *reader) poll(ctx context.Context) error {
 // transaction markers, or compacted away): the history counts as read
 // (Building). Nothing is skipped for it: were records still to come (the
 // client backing off after an error), the reader folds them in as usual.
-func (r *reader) idlePoll() error {
+//
+// A partition still short of its end then may sit on data the client
+// cannot use and will not report again (a batch it could not parse and
+// says it skipped, though the broker serves the same bytes again): it is
+// probed, and skipped past when unreadable.
+func (r *reader) idlePoll(ctx context.Context) error {
 	r.idle++
 	if r.idle < 3 {
 		return nil
 	}
 	c := r.c
+	var short []int32
 	c.mu.Lock()
 	for p := range r.reading {
 		if ps := c.parts[p]; ps != nil {
+			if !ps.drained && ps.target > 0 && ps.covered < ps.target-1 {
+				short = append(short, p)
+			}
 			ps.drained = true
 		}
 	}
 	c.updateBuilding()
 	c.mu.Unlock()
+	for _, p := range short {
+		if err := r.skipUnreadable(ctx, p); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -365,6 +424,7 @@ func (r *reader) skipUnreadable(ctx context.Context, p int32) error {
 	if ps := c.part(p); !ps.live && ps.covered < next-1 {
 		c.stats.Unreadable += uint64(next - 1 - ps.covered)
 		ps.covered = next - 1
+		ps.drained = false // more to read after it
 	}
 	c.updateBuilding()
 	c.mu.Unlock()
