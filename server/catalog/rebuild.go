@@ -193,8 +193,8 @@ type reader struct {
 	warned   map[int32]time.Time // when a partition's fetch error was last logged
 	decoders []*protocol.Decoder // one per decoding goroutine
 	cl       *kgo.Client
-	reading map[int32]bool
-	idle    int
+	reading  map[int32]bool
+	idle     int
 }
 
 // follow starts reading partitions that need it and stops those the live
