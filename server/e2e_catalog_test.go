@@ -89,6 +89,7 @@ func pageThreads(t *testing.T, ctx context.Context) []string {
 	for page := 1; ; page++ {
 		poll(t, ctx, fmt.Sprintf("runs page %d loaded", page), fmt.Sprintf(`document.querySelector(".page")?.dataset.runtime === "wasm" &&
 			document.querySelector("#runs-panel")?.dataset.loaded === "true" && document.querySelector("#runs-panel")?.dataset.pending === "false" &&
+			document.querySelector("#runs-panel")?.dataset.live === "true" &&
 			document.querySelector("#runs-panel")?.dataset.page === "%d"`, page))
 		var ids []string
 		if err := json.Unmarshal([]byte(evalString(t, ctx, `JSON.stringify([...document.querySelectorAll("tr.run-row")].map(r => r.dataset.thread))`)), &ids); err != nil {
@@ -163,12 +164,16 @@ func TestE2E_Catalog_AFirstVisitListsEveryRetainedRunAndAReloadKeepsThem(t *test
 		t.Fatal(err)
 	}
 	after := pageThreads(t, ctx)
+	where := evalString(t, ctx, `location.href + " · select " + document.querySelector("#run-status").value + " · count " + document.querySelector("#runs-count").textContent +
+		" · panel " + JSON.stringify(document.querySelector("#runs-panel").dataset) + " · rows " + document.querySelectorAll("tr.run-row").length +
+		" · pager " + (document.querySelector("#pager-pos")?.textContent || "none")`)
 	want := map[string]bool{}
 	for _, th := range first {
 		want[th] = true
 	}
 	if m := missing(want, after); len(m) > 0 {
-		t.Errorf("after a reload %d runs of the %d shown before are gone: %v", len(m), len(first), m)
+		t.Errorf("after a reload (%s) %d runs of the %d shown before are gone: %v", where, len(m), len(first), m)
+		shoot(t, ctx, screenshotDir(t), "runs-after-reload")
 	}
 	t.Logf("measured: %d runs listed on the first visit (%d from /api/runs before it), %d after the reload", len(first), len(before), len(after))
 }

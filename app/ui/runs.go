@@ -292,10 +292,10 @@ func comparePath(a, b string) string {
 func (p *RunsPage) Render() app.UI {
 	f := frame{Active: viewroute.Runs, Health: p.health, Now: p.now}
 	status := viewmodel.ParseStatus(p.view.Status)
-	loading := p.list != nil && p.list.Loading() && !status.Local()
+	loading := p.list == nil || p.list.Loading() && !status.Local()
 	empty := "No runs yet. Runs appear here as soon as a graph starts."
 	switch {
-	case loading && p.list.Err() == "":
+	case loading && (p.list == nil || p.list.Err() == ""):
 		empty = "Loading runs…"
 	case p.list != nil && p.list.Err() != "":
 		empty = "The run list could not be loaded (" + p.list.Err() + "); retrying."
@@ -346,7 +346,8 @@ func (p *RunsPage) Render() app.UI {
 		app.If(p.list != nil && p.list.Building(), func() app.UI {
 			return app.P().Class("muted", "list-note").Attr("role", "status").Text("The server is still reading its retained history; older runs are being added.")
 		}),
-		app.Section().ID("runs-panel").Class("panel").Aria("label", "Runs").DataSet("loaded", !loading).DataSet("pending", p.list != nil && p.list.Pending()).DataSet("page", pageNo).Body(
+		app.Section().ID("runs-panel").Class("panel").Aria("label", "Runs").DataSet("loaded", !loading).DataSet("pending", p.list != nil && p.list.Pending()).DataSet("page", pageNo).
+			DataSet("live", p.connected != 0).Body(
 			runTable{Rows: p.rows, Now: p.now, Empty: empty, Selected: p.selected, OnSelect: p.pick}.Render(),
 			cursorPager{Page: pageNo, Pages: max((p.total+runsPerPage-1)/runsPerPage, pageNo), Total: p.total,
 				HasNewer: pageNo > 1, HasOlder: more, OnPage: p.page}.Render(),
