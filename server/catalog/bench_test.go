@@ -15,17 +15,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/dashstream/dashstream/protocol/runsummary"
+	"github.com/dashstream/dashstream/server/internal/benchtable"
 	"github.com/dashstream/dashstream/server/source"
 )
-
-// benchTable prints one line of the lead's benchmark table.
-func benchTable(name, ours, baseline, ratio, goal string, met bool) {
-	yes := "no"
-	if met {
-		yes = "yes"
-	}
-	fmt.Printf("BENCHTABLE %s | %s | %s | %s | %s | %s\n", name, ours, baseline, ratio, goal, yes)
-}
 
 // BenchmarkCatalog_BuildFromRetainedRecords builds the catalog from
 // 1,000,000 records retained by the embedded broker (its log on disk, as
@@ -111,7 +103,7 @@ func BenchmarkCatalog_BuildFromRetainedRecords(b *testing.B) {
 	b.ReportMetric(baseRate, "floor-records/s")
 	b.Logf("built %d runs from %d records in %v (%.0f records/s); franz-go alone read them in %v (%.0f records/s)",
 		st.Runs, st.Records, ours.Round(time.Millisecond), rate, base.Round(time.Millisecond), baseRate)
-	benchTable("catalog build from 1M retained records (records/s)", fmt.Sprintf("%.0f", rate), fmt.Sprintf("%.0f (franz-go read, no decode)", baseRate),
+	benchtable.Print("catalog build from 1M retained records (records/s)", fmt.Sprintf("%.0f", rate), fmt.Sprintf("%.0f (franz-go read, no decode)", baseRate),
 		fmt.Sprintf("%.2f", rate/baseRate), "≥ 200000", rate >= 200_000)
 }
 
@@ -204,7 +196,7 @@ func BenchmarkAPI_RunsPage100k(b *testing.B) {
 			po, pb := p99(ours), p99(base)
 			b.ReportMetric(float64(po.Microseconds())/1000, "p99-ms")
 			b.ReportMetric(float64(pb.Microseconds())/1000, "naive-p99-ms")
-			benchTable("GET /api/runs, 100k runs, "+tc.name+" (p99)", po.Round(10*time.Microsecond).String(),
+			benchtable.Print("GET /api/runs, 100k runs, "+tc.name+" (p99)", po.Round(10*time.Microsecond).String(),
 				pb.Round(10*time.Microsecond).String()+" (copy+sort+filter)", fmt.Sprintf("%.3f", po.Seconds()/pb.Seconds()), "≤ 20ms", po <= 20*time.Millisecond)
 		})
 	}
@@ -230,5 +222,5 @@ func BenchmarkCatalog_MemoryPerRun(b *testing.B) {
 	}
 	b.ReportMetric(per, "heap-bytes/run")
 	b.ReportMetric(float64(est), "estimated-bytes/run")
-	benchTable("catalog memory per run (heap bytes)", fmt.Sprintf("%.0f", per), "-", "-", "≤ 1024", per <= 1024)
+	benchtable.Print("catalog memory per run (heap bytes)", fmt.Sprintf("%.0f", per), "-", "-", "≤ 1024", per <= 1024)
 }
