@@ -1,0 +1,21 @@
+package ui
+
+import (
+	"github.com/dashstream/dashstream/protocol/pricing"
+)
+
+// PriceSource is implemented by a Source that knows the gateway's LLM
+// prices: the run page prices each call with them (the same table the
+// server prices its run catalog with), and shows tokens without a cost
+// until they arrive or when there are none.
+type PriceSource interface {
+	Prices() *pricing.Table
+}
+
+// pricesOf returns src's prices, nil when it has none.
+func pricesOf(src Source) *pricing.Table {
+	if ps, ok := src.(PriceSource); ok {
+		return ps.Prices()
+	}
+	return nil
+}
