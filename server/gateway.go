@@ -137,7 +137,9 @@ func start(parent context.Context, cfg *config.Config, log *slog.Logger) (*gatew
 	web := assets.New(cfg.WebDir)
 	mux.Handle(assets.Prefix, web)
 	ui.Routes(nil) // prerendered pages: no session, the connecting state
-	mux.Handle("/", &app.Handler{
+	mux.HandleFunc("GET "+pricesPath, pricesHandler(cfg.Prices))
+	mux.HandleFunc("GET /favicon.ico", favicon(web))
+	mux.Handle("/", notFoundStatus(&app.Handler{
 		Name:                    ui.Title,
 		ShortName:               ui.Title,
 		Title:                   ui.Title,
@@ -146,7 +148,7 @@ func start(parent context.Context, cfg *config.Config, log *slog.Logger) (*gatew
 		Styles:                  []string{"/web/app.css"},
 		Resources:               web,
 		WasmContentLengthHeader: assets.UncompressedLengthHeader,
-	})
+	}))
 	g.handler = mux
 	ok = true
 	return g, nil

@@ -14,6 +14,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/dashstream/dashstream/protocol/pricing"
 )
 
 // Config is the effective configuration.
@@ -69,6 +71,11 @@ type Config struct {
 	DemoRate    float64 // runs per minute
 	Upstream    string  // ws://host:port of an upstream websocket-server: proxy mode
 	SchemasPath string
+
+	// LLM prices (issue 11): the built-in table, merged with the file
+	// PricesPath names ("" for none); served at /api/prices.
+	PricesPath string
+	Prices     *pricing.Table
 
 	// Build information, set by main.
 	GitSHA, BuildDate string
