@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"slices"
 	"strconv"
 	"time"
 
@@ -134,6 +135,10 @@ func (p *ComparePage) side(label string, s viewmodel.CompareSide) app.UI {
 	if graph == "" {
 		graph = "Run"
 	}
+	var loading app.UI
+	if slices.Contains(p.health.ReplayingThreads, s.Thread) {
+		loading = app.P().Class("muted", "side-loading").Attr("role", "status").Text("Loading its history from the server; the figures fill in as it arrives.")
+	}
 	if s.Version != "" {
 		graph += " v" + s.Version
 	}
@@ -146,6 +151,7 @@ func (p *ComparePage) side(label string, s viewmodel.CompareSide) app.UI {
 			app.Span().Text("Started "+viewmodel.FormatClock(s.Started)+" UTC"),
 			app.Span().Text(viewmodel.FormatDuration(s.Duration)),
 		),
+		loading,
 		totalsView{T: s.Totals, NodeRuns: -1}.Render(),
 		app.If(s.Failure != nil, func() app.UI {
 			return app.P().Class("error-text").Text("Failed" + inNode(s.Failure.Node) + ": " + s.Failure.Error)

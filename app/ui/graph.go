@@ -66,7 +66,6 @@ func (g graphView) Render() app.UI {
 			svg("g").Class("edge-labels").Body(labels...),
 			svg("g").Class("nodes").Body(nodes...),
 		),
-		graphLegend(),
 	)
 }
 
@@ -166,13 +165,16 @@ func fitChars(w, charW float64) int {
 	return max(int((w-boxTextLeft-boxTextRight)/charW), 4)
 }
 
-// nodeWidth is the box width the graph's longest node name needs.
+// nodeWidth is the box width the graph's longest node name, or longest
+// detail line (its type and a duration), needs.
 func nodeWidth(g viewmodel.Graph) float64 {
-	longest := 0
+	need := 0.0
 	for _, n := range g.Nodes {
-		longest = max(longest, utf8.RuneCountInString(n.ID))
+		name := float64(utf8.RuneCountInString(n.ID)) * nameCharW
+		sub := float64(utf8.RuneCountInString(n.Type)+len(" · 999 ms")) * subCharW
+		need = max(need, name, sub)
 	}
-	return min(max(boxTextLeft+boxTextRight+float64(longest)*nameCharW, minNodeW), maxNodeW)
+	return min(max(boxTextLeft+boxTextRight+need, minNodeW), maxNodeW)
 }
 
 // layoutOf lays the graph out left to right: a run's graph is mostly a

@@ -431,6 +431,7 @@ func (p *RunPage) graphPanel() app.UI {
 		app.Div().Class("panel-head").Body(
 			app.H2().ID("graph-title").Text("Graph"),
 			app.Span().Class("muted", "graph-caption").Text(graphCaption(p.graph)),
+			app.If(!p.folded, graphLegend),
 			app.Button().Type("button").ID("graph-fold").Class("btn", "btn-small", "panel-action").
 				Aria("expanded", strconv.FormatBool(!p.folded)).Aria("controls", "graph-panel").Title(hint).
 				OnClick(func(ctx app.Context, e app.Event) { p.foldGraph(ctx) }).Text(label),

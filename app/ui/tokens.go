@@ -52,7 +52,10 @@ func (v tokensView) call(t viewmodel.TokenRow) app.UI {
 	}
 	cost, costTitle := t.Cost, ""
 	if cost == "" {
-		cost, costTitle = "–", t.Unpriced
+		cost, costTitle = "no price", t.Unpriced
+		if t.Total == 0 {
+			cost = "–"
+		}
 	}
 	node := "–"
 	if t.Node != "" {

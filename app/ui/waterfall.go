@@ -142,7 +142,7 @@ func (v waterfallView) row(i int, s viewmodel.Span, selected, focus bool) app.UI
 			app.Span().Class("trace-name").Body(name...),
 			app.Span().Class("trace-track").Body(
 				app.Span().Class(barCls...).Style("left", pct(w.Left(s))).Style("width", pct(w.Width(s))),
-				app.Span().Class("trace-detail").Style("left", pct(min(w.Left(s)+w.Width(s), 88))).Text(detail),
+				detailAt(w.Left(s), w.Width(s), detail),
 			),
 			app.Span().Class("trace-tip").Attr("role", "tooltip").Text(tip),
 		),
@@ -168,6 +168,21 @@ func moveRowFocus(ctx app.Context, i, next int) {
 	}
 	to.Set("tabIndex", 0)
 	to.Call("focus")
+}
+
+// detailAt places a bar's detail where there is room: after a bar that
+// ends early, before one that starts late, else inside it.
+func detailAt(left, width float64, text string) app.UI {
+	d := app.Span().Class("trace-detail").Text(text)
+	switch end := left + width; {
+	case text == "":
+		return nil
+	case end <= 72:
+		return d.Style("left", pct(end))
+	case left >= 25:
+		return d.Class("trace-detail-before").Style("right", pct(100-left))
+	}
+	return d.Class("trace-detail-in").Style("left", pct(left))
 }
 
 func pct(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) + "%" }
