@@ -141,12 +141,16 @@ func traceRun(t *testing.T, thread string, planChunks int, fail bool) [][]byte {
 	return out
 }
 
-// sliderAgrees is true when the range input's value and max say what the
-// position text says ("Event i of n").
-const sliderAgrees = `(() => { const s = document.querySelector("#seq-slider"), p = document.querySelector("#slider-position");
+// sliderAgreesFn is a function that is true when the range input's value
+// and max say what the position text says ("Event i of n"); sliderAgrees
+// calls it.
+const (
+	sliderAgreesFn = `(() => { const s = document.querySelector("#seq-slider"), p = document.querySelector("#slider-position");
 	if (!s || !p) return false;
 	const m = p.textContent.match(/Event (\d+) of (\d+)/);
-	return !!m && Number(s.value) === Number(m[1]) - 1 && Number(s.max) === Number(m[2]) - 1; })()`
+	return !!m && Number(s.value) === Number(m[1]) - 1 && Number(s.max) === Number(m[2]) - 1; })`
+	sliderAgrees = sliderAgreesFn + "()"
+)
 
 // viewsTrace is the part of TestE2E_Views about the run page as a trace:
 // the timeline, the header's totals and failure, the comparison, the
@@ -236,6 +240,48 @@ func viewsTrace(t *testing.T, ctx context.Context, gw *gateway, base, shots stri
 			poll(t, ctx, "at seq "+strconv.Itoa(seq), `document.querySelector("#tabpanel")?.dataset.seq === "`+strconv.Itoa(seq)+`"
 				&& !(window.dashstream.snapshot().replayingThreads || []).includes("`+a+`")`)
 			poll(t, ctx, "thumb and text agree at seq "+strconv.Itoa(seq), sliderAgrees)
+		}
+	})
+
+	t.Run("the slider's thumb stays with its text while a live run grows", func(t *testing.T) {
+		// Live, max and value change together at every redraw; set in the
+		// wrong order, the value was clamped to the old max ("Event 230 of
+		// 230" with the thumb at 78%). Watch every redraw of a running run.
+		// A run may end before it has been watched long enough: then
+		// watch another.
+		got, watched := "", 0
+		for attempt := 0; attempt < 4; attempt++ {
+			if err := chromedp.Do(ctx, chromedp.Navigate(base+"/runs")); err != nil {
+				t.Fatal(err)
+			}
+			poll(t, ctx, "a running demo run", `!!document.querySelector("tr.run-row .badge-running")`)
+			href := evalString(t, ctx, `document.querySelector("tr.run-row .badge-running").closest("tr").querySelector("a").getAttribute("href")`)
+			if err := chromedp.Do(ctx, chromedp.Navigate(base+href)); err != nil {
+				t.Fatal(err)
+			}
+			poll(t, ctx, "the live slider", `!!document.querySelector("#seq-slider") && document.querySelector("#live-toggle")?.getAttribute("aria-pressed") === "true"`)
+			if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](`window.__slider = {checks: 0, bad: 0, last: ""};
+				new MutationObserver(() => {
+					if (!`+sliderAgreesFn+`()) { __slider.bad++; const s = document.querySelector("#seq-slider");
+						__slider.last = s.value + "/" + s.max + " · " + document.querySelector("#slider-position").textContent; }
+					__slider.checks++;
+				}).observe(document.querySelector("#main"), {subtree: true, childList: true, characterData: true, attributes: true}); 0`)); err != nil {
+				t.Fatal(err)
+			}
+			poll(t, ctx, "40 redraws, or the run's end", `__slider.checks >= 40 || !document.querySelector(".run-title .badge-running")`)
+			got = evalString(t, ctx, `JSON.stringify(__slider)`)
+			if !strings.Contains(got, `"bad":0,`) {
+				t.Fatalf("the thumb left its text while the run grew: %s", got)
+			}
+			n, _ := strconv.Atoi(evalString(t, ctx, `String(__slider.checks)`))
+			watched += n
+			if n >= 40 {
+				break
+			}
+		}
+		t.Logf("watched %d redraws, the last run: %s", watched, got)
+		if watched < 10 {
+			t.Errorf("only %d redraws of live runs watched", watched)
 		}
 	})
 
