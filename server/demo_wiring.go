@@ -18,20 +18,7 @@ import (
 // configuration. The producer is the one a DashFlow application would use,
 // so the demo also exercises the real producer path end to end.
 func (g *gateway) startDemo(ctx context.Context, cfg *config.Config, brokers []string, reg prometheus.Registerer, log *slog.Logger) error {
-	pcfg := producer.DefaultConfig()
-	pcfg.Brokers = brokers
-	pcfg.Topic = cfg.Topic
-	pcfg.CheckpointInterval = 10 // a bookmarked moment is rebuilt from a nearby checkpoint
-	pcfg.AddressFamily = cfg.Security.AddressFamily
-	if !cfg.Embedded() {
-		s := cfg.Security
-		pcfg.Security = producer.Security{
-			Protocol: s.Protocol, SASLMechanism: s.SASLMechanism, SASLUsername: s.SASLUsername, SASLPassword: s.SASLPassword,
-			CALocation: s.CALocation, CertificateLocation: s.CertLocation, KeyLocation: s.KeyLocation,
-			KeyPassword: s.KeyPassword, EndpointIdentificationAlgorithm: s.EndpointAlgo,
-		}
-	}
-	p, err := producer.New(pcfg, producer.WithRegisterer(reg), producer.WithLogger(log.With("component", "demo")))
+	p, err := producer.New(demoProducerConfig(cfg, brokers), producer.WithRegisterer(reg), producer.WithLogger(log.With("component", "demo")))
 	if err != nil {
 		return fmt.Errorf("demo producer: %w", err)
 	}
@@ -63,4 +50,23 @@ func (g *gateway) startDemo(ctx context.Context, cfg *config.Config, brokers []s
 		}
 	})
 	return nil
+}
+
+// demoProducerConfig is the producer configuration of the demo runs, writing
+// to brokers with the gateway's topic and security settings.
+func demoProducerConfig(cfg *config.Config, brokers []string) producer.Config {
+	pcfg := producer.DefaultConfig()
+	pcfg.Brokers = brokers
+	pcfg.Topic = cfg.Topic
+	pcfg.CheckpointInterval = 10 // a bookmarked moment is rebuilt from a nearby checkpoint
+	pcfg.AddressFamily = cfg.Security.AddressFamily
+	if !cfg.Embedded() {
+		s := cfg.Security
+		pcfg.Security = producer.Security{
+			Protocol: s.Protocol, SASLMechanism: s.SASLMechanism, SASLUsername: s.SASLUsername, SASLPassword: s.SASLPassword,
+			CALocation: s.CALocation, CertificateLocation: s.CertLocation, KeyLocation: s.KeyLocation,
+			KeyPassword: s.KeyPassword, EndpointIdentificationAlgorithm: s.EndpointAlgo,
+		}
+	}
+	return pcfg
 }

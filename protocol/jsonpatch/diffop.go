@@ -9,11 +9,13 @@ import (
 
 // FromDiffOperations converts the operations of a DashStream StateDiff into a
 // Patch. proto3 leaves zero values off the wire, so an absent op is ADD and
-// an absent encoding is JSON. A value encoding other than JSON (MSGPACK,
-// PROTOBUF, RAW or a number this schema does not know) fails with an
+// an absent encoding is JSON. A RAW value is the UTF-8 text of a JSON string,
+// as the upstream UI reads it (empty bytes are the empty string; invalid
+// UTF-8 fails with ErrInvalidValue). Any other value encoding (MSGPACK,
+// PROTOBUF or a number this schema does not know) fails with an
 // *UnsupportedEncodingError: an operation is never skipped silently. An add,
-// replace or test with empty value bytes fails too (producers send the four
-// bytes "null" for null).
+// replace or test with empty JSON value bytes fails too (producers send the
+// four bytes "null" for null).
 func FromDiffOperations(ops []*pb.DiffOperation) (Patch, error) {
 	if len(ops) > MaxOps {
 		return nil, fmt.Errorf("jsonpatch: %w: %d operations, limit %d", ErrTooManyOps, len(ops), MaxOps)
@@ -60,7 +62,9 @@ func fromDiffOperation(d *pb.DiffOperation) (Operation, error) {
 	if op.Op, ok = opFromProto(d.GetOp()); !ok {
 		return Operation{}, detail(ErrInvalidPatch, "unknown op type %d", int32(d.GetOp()))
 	}
-	if enc := d.GetEncoding(); enc != pb.DiffOperation_VALUE_ENCODING_JSON {
+	switch enc := d.GetEncoding(); enc {
+	case pb.DiffOperation_VALUE_ENCODING_JSON, pb.DiffOperation_VALUE_ENCODING_RAW:
+	default:
 		return Operation{}, &UnsupportedEncodingError{Encoding: enc}
 	}
 	var err error
@@ -73,14 +77,35 @@ func fromDiffOperation(d *pb.DiffOperation) (Operation, error) {
 			return Operation{}, fmt.Errorf("from: %w", err)
 		}
 	case OpAdd, OpReplace, OpTest:
-		if len(d.GetValue()) == 0 {
-			return Operation{}, detail(ErrInvalidValue, "%s has no value bytes", op.Op)
-		}
-		if op.Value, err = jsontree.Parse(d.GetValue()); err != nil {
-			return Operation{}, fmt.Errorf("%w: %w", ErrInvalidValue, err)
+		if op.Value, err = decodeValue(op.Op, d); err != nil {
+			return Operation{}, err
 		}
 	}
 	return op, nil
+}
+
+// decodeValue reads the value of an add, replace or test by its encoding.
+func decodeValue(op Op, d *pb.DiffOperation) (*jsontree.Node, error) {
+	v := d.GetValue()
+	if d.GetEncoding() == pb.DiffOperation_VALUE_ENCODING_RAW {
+		// The bytes are the string itself, not JSON text. proto3 cannot tell
+		// empty bytes from absent ones, so an empty RAW value is "", the
+		// only way to send an empty string as RAW (the upstream UI gives
+		// undefined for any empty value).
+		n, err := jsontree.StringNode(string(v))
+		if err != nil {
+			return nil, fmt.Errorf("%w: RAW value of %d bytes: %w", ErrInvalidValue, len(v), err)
+		}
+		return n, nil
+	}
+	if len(v) == 0 {
+		return nil, detail(ErrInvalidValue, "%s has no value bytes", op)
+	}
+	n, err := jsontree.Parse(v)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidValue, err)
+	}
+	return n, nil
 }
 
 // ToDiffOperations converts a Patch to DashStream DiffOperations with JSON

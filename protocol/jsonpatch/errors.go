@@ -40,9 +40,11 @@ var (
 	ErrTestFailed = errors.New("test failed")
 	// ErrTooDeep: the result would nest deeper than jsontree.MaxDepth.
 	ErrTooDeep = errors.New("result nests too deep")
-	// ErrInvalidValue: an operation's value is missing or not valid JSON.
+	// ErrInvalidValue: an operation's value is missing, not valid JSON, or
+	// (RAW) not valid UTF-8.
 	ErrInvalidValue = errors.New("invalid value")
-	// ErrUnsupportedEncoding: a DiffOperation value encoding other than JSON.
+	// ErrUnsupportedEncoding: a DiffOperation value encoding other than JSON
+	// or RAW.
 	ErrUnsupportedEncoding = errors.New("unsupported value encoding")
 )
 
@@ -70,14 +72,14 @@ func (e *OpError) Error() string {
 func (e *OpError) Unwrap() error { return e.Err }
 
 // UnsupportedEncodingError is the cause when a DiffOperation carries a value
-// encoding this engine does not decode (MSGPACK, PROTOBUF, RAW or unknown).
+// encoding this engine does not decode (MSGPACK, PROTOBUF or unknown).
 // errors.Is(err, ErrUnsupportedEncoding) is true for it.
 type UnsupportedEncodingError struct {
 	Encoding pb.DiffOperation_ValueEncoding
 }
 
 func (e *UnsupportedEncodingError) Error() string {
-	return fmt.Sprintf("%v: %s (%d); only JSON is supported", ErrUnsupportedEncoding, e.Encoding, int32(e.Encoding))
+	return fmt.Sprintf("%v: %s (%d); only JSON and RAW are supported", ErrUnsupportedEncoding, e.Encoding, int32(e.Encoding))
 }
 
 // Is makes errors.Is(err, ErrUnsupportedEncoding) match.

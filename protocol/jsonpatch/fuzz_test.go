@@ -1,9 +1,12 @@
 package jsonpatch
 
 import (
+	"errors"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/dashstream/dashstream/protocol/jsontree"
+	"github.com/dashstream/dashstream/protocol/pb"
 )
 
 // FuzzApply: no input panics; a failed patch leaves the document as it was;
@@ -63,6 +66,58 @@ func FuzzApply(f *testing.F) {
 		}
 		if !jsontree.Equal(step, tree) {
 			t.Fatalf("one at a time gives %s, whole patch %s", step, tree)
+		}
+	})
+}
+
+// FuzzFromDiffOperations: any one DiffOperation converts without a panic; a
+// RAW add is exactly the string of its bytes when they are UTF-8 and an
+// ErrInvalidValue otherwise; only JSON and RAW convert at all.
+func FuzzFromDiffOperations(f *testing.F) {
+	f.Add(int32(0), int32(3), "/a", []byte("plain text"))
+	f.Add(int32(2), int32(3), "/a", []byte{})
+	f.Add(int32(0), int32(3), "/a", []byte("quote \" backslash \\ nul \x00 tab \t"))
+	f.Add(int32(0), int32(3), "/a", []byte("bad \xff utf-8"))
+	f.Add(int32(0), int32(3), "/a", []byte("\xed\xa0\x80"))
+	f.Add(int32(5), int32(3), "/a", []byte(`{"a":1.0}`))
+	f.Add(int32(0), int32(0), "/a", []byte(`{"a":1.0}`))
+	f.Add(int32(0), int32(0), "/a", []byte{})
+	f.Add(int32(0), int32(1), "/a", []byte{0x81, 0xa1, 0x61, 0x01})
+	f.Add(int32(0), int32(2), "/a", []byte("x"))
+	f.Add(int32(1), int32(99), "/a", []byte(nil))
+	f.Add(int32(0), int32(3), "/__proto__", []byte("x"))
+	f.Fuzz(func(t *testing.T, op, enc int32, path string, value []byte) {
+		d := &pb.DiffOperation{Op: pb.DiffOperation_OpType(op), Path: path, Value: value, Encoding: pb.DiffOperation_ValueEncoding(enc)}
+		p, err := FromDiffOperations([]*pb.DiffOperation{d})
+		e := d.GetEncoding()
+		if e != pb.DiffOperation_VALUE_ENCODING_JSON && e != pb.DiffOperation_VALUE_ENCODING_RAW {
+			if op >= 0 && op <= 5 && !errors.Is(err, ErrUnsupportedEncoding) {
+				t.Fatalf("encoding %d: error %v, want ErrUnsupportedEncoding", enc, err)
+			}
+			return
+		}
+		if e != pb.DiffOperation_VALUE_ENCODING_RAW || op != 0 {
+			return
+		}
+		if _, perr := ParsePointer(path); perr != nil {
+			return
+		}
+		if !utf8.Valid(value) {
+			if !errors.Is(err, ErrInvalidValue) || !errors.Is(err, jsontree.ErrInvalidUTF8) {
+				t.Fatalf("RAW %q: error %v, want ErrInvalidValue (invalid UTF-8)", value, err)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("RAW %q: %v", value, err)
+		}
+		v := p[0].Value
+		if v.Kind() != jsontree.String || v.Literal() != string(value) {
+			t.Fatalf("RAW %q became %v %q", value, v.Kind(), v.Literal())
+		}
+		back, err := jsontree.Parse([]byte(v.String()))
+		if err != nil || back.Literal() != string(value) {
+			t.Fatalf("RAW %q writes as %s, which does not parse back: %v", value, v, err)
 		}
 	})
 }

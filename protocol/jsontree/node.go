@@ -105,10 +105,11 @@ func NumberNode(lit string) (*Node, error) {
 	return &Node{kind: Number, height: 1, text: lit}, nil
 }
 
-// StringNode returns a string node; s must be valid UTF-8.
+// StringNode returns a string node; s must be valid UTF-8 (otherwise the
+// SyntaxError's Offset is the first invalid byte of s).
 func StringNode(s string) (*Node, error) {
 	if !utf8.ValidString(s) {
-		return nil, &SyntaxError{Err: ErrInvalidUTF8}
+		return nil, &SyntaxError{Err: ErrInvalidUTF8, Offset: invalidUTF8At([]byte(s))}
 	}
 	return &Node{kind: String, height: 1, text: s}, nil
 }

@@ -1,6 +1,7 @@
 package jsontree
 
 import (
+	"errors"
 	"runtime"
 	"testing"
 )
@@ -157,8 +158,9 @@ func TestAccessors_PanicOnWrongKind(t *testing.T) {
 }
 
 func TestConstructors(t *testing.T) {
-	if _, err := StringNode("\xff"); err == nil {
-		t.Error("StringNode accepted invalid UTF-8")
+	var se *SyntaxError
+	if _, err := StringNode("ab\xffc"); !errors.As(err, &se) || !errors.Is(err, ErrInvalidUTF8) || se.Offset != 2 {
+		t.Errorf("StringNode(invalid UTF-8) = %v, want ErrInvalidUTF8 at offset 2", err)
 	}
 	s, err := StringNode("ok")
 	if err != nil || s.String() != `"ok"` {

@@ -86,6 +86,35 @@ func TestHash_LiteralsAsReceivedNeverGiveFalseCorruption(t *testing.T) {
 	}
 }
 
+// A RAW value is applied as the string of its bytes and the producer's
+// state_hash over the result verifies; invalid UTF-8 is a patch failure that
+// names the operation, never a silent skip.
+func TestHash_RawValuesVerifyAsStrings(t *testing.T) {
+	raw := func(kind pb.DiffOperation_OpType, path, value string) *pb.DiffOperation {
+		return &pb.DiffOperation{Op: kind, Path: path, Value: []byte(value), Encoding: pb.DiffOperation_VALUE_ENCODING_RAW}
+	}
+	s := NewStore(Config{})
+	applyAll(s, graphStart("t", 1, `{"n":1.0}`))
+	after := `{"n":1.0,"msg":"line \"one\"\n\ttab \\ é","text":"{\"a\":1}","empty":""}`
+	s.Apply(diff(t, "t", 2, after,
+		raw(pb.DiffOperation_OP_TYPE_ADD, "/msg", "line \"one\"\n\ttab \\ é"),
+		raw(pb.DiffOperation_OP_TYPE_ADD, "/text", `{"a":1}`),
+		raw(pb.DiffOperation_OP_TYPE_ADD, "/empty", "")), meta(1))
+	r := s.Run("t")
+	if !r.Trusted() || r.Integrity().HashesVerified != 1 || stateText(r) != after {
+		t.Fatalf("state %s integrity %+v", stateText(r), r.Integrity())
+	}
+	s.Apply(diff(t, "t", 3, "", raw(pb.DiffOperation_OP_TYPE_REPLACE, "/msg", "bad \xff")), meta(2))
+	in := r.Integrity()
+	if !in.Corrupted || in.Problems[0].Kind != ProblemPatchFailed ||
+		!strings.Contains(in.Reason, `operation 0 (replace "/msg")`) || !strings.Contains(in.Reason, "UTF-8") {
+		t.Fatalf("integrity %+v", in)
+	}
+	if stateText(r) != after {
+		t.Fatalf("a failed RAW patch changed the state: %s", stateText(r))
+	}
+}
+
 func TestHash_MissingHashIsANoteNotCorruption(t *testing.T) {
 	s := NewStore(Config{})
 	applyAll(s, graphStart("t", 1, `{"n":0}`),
