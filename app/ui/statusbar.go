@@ -41,8 +41,10 @@ func StatusBar(h session.Health, now time.Time) app.UI {
 		lag = h.ApplyLag.Round(time.Millisecond).String()
 	}
 	return app.Footer().ID("status-bar").Class("statusbar", "statusbar-"+st).Attr("data-state", st).Body(
-		app.Span().ID("conn-announce").Class("status-state").Attr("role", "status").Aria("live", "polite").Title(why).Text(announce),
-		app.If(h.State == session.Reconnecting, func() app.UI { return retryCountdown(h, now) }),
+		app.Span().Class("status-conn").Body(
+			app.Span().ID("conn-announce").Class("status-state").Attr("role", "status").Aria("live", "polite").Title(why).Text(announce),
+			app.If(h.State == session.Reconnecting, func() app.UI { return retryCountdown(h, now) }),
+		),
 		item("epoch", "epoch", strconv.FormatUint(h.Epoch, 10)),
 		item("applied", "applied", strconv.FormatUint(h.Applied, 10)),
 		item("verified", "hashes verified", strconv.FormatUint(h.HashesVerified, 10)),
@@ -93,10 +95,10 @@ type Retrier interface{ RetryNow() }
 // retryCountdown says when the next attempt comes, with a button to make
 // it now.
 func retryCountdown(h session.Health, now time.Time) app.UI {
-	when := "retrying now…"
+	when := ", retrying now…"
 	if left := h.NextRetry.Sub(now); !h.NextRetry.IsZero() && left > 0 {
 		secs := int((left + time.Second - 1) / time.Second)
-		when = "retrying in " + strconv.Itoa(secs) + " s"
+		when = ", retrying in " + strconv.Itoa(secs) + " s"
 	}
 	return app.Span().Class("status-retry").Body(
 		app.Span().ID("retry-when").Text(", "+when),

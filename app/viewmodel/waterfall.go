@@ -180,19 +180,19 @@ type exec struct {
 // at the top level rather than under a guess.
 func BuildWaterfall(r *runstate.Run, prices *pricing.Table, now time.Time) Waterfall {
 	w := Waterfall{Live: r.Status() == runstate.RunRunning}
-	events := r.Events(nil)
-	origin := r.StartTime().UnixMicro()
-	if r.StartTime().IsZero() {
-		origin = 0
-		for _, e := range events {
-			if e.Timestamp > 0 && (origin == 0 || e.Timestamp < origin) {
-				origin = e.Timestamp
+	n := r.EventCount()
+	var first, last int64 // the oldest and newest producer times seen
+	for i := range n {
+		if ts := r.Event(i).Timestamp; ts > 0 {
+			if first == 0 || ts < first {
+				first = ts
 			}
+			last = max(last, ts)
 		}
 	}
-	var last int64 // the newest producer time seen
-	for _, e := range events {
-		last = max(last, e.Timestamp)
+	origin := first
+	if !r.StartTime().IsZero() {
+		origin = r.StartTime().UnixMicro()
 	}
 	end := last
 	if w.Live {
@@ -246,7 +246,8 @@ func BuildWaterfall(r *runstate.Run, prices *pricing.Table, now time.Time) Water
 		x.end = e.Timestamp
 		x.span.EndSeq, x.span.Status, x.span.Error = e.Seq, st, e.Detail
 	}
-	for _, e := range events {
+	for i := range n {
+		e := r.Event(i)
 		if e.Kind != runstate.KindEvent {
 			continue
 		}
@@ -378,7 +379,7 @@ func BuildWaterfall(r *runstate.Run, prices *pricing.Table, now time.Time) Water
 		case w.Live:
 			s.Open, s.Status, endTs = true, NodeActive, end
 		default:
-			endTs = max(t.FirstTime, 0) // the stream stopped: only its start is known
+			endTs = t.FirstTime // the stream stopped: only its start is known
 			s.EndSeq = t.LastSeq
 		}
 		if t.FinishReason == "error" || llmFailed[t.RequestID] != "" {
