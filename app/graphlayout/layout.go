@@ -219,12 +219,9 @@ func across(a, b Box) Route {
 	x1, y1 := a.X+a.W, a.Y+a.H/2
 	x2, y2 := b.X, b.Y+b.H/2
 	dx := (x2 - x1) / 2
-	// The label sits on the curve past its middle, where the curves of a
-	// fan-out have spread apart: the cubic's point at t = 0.62.
-	const t = 0.62
-	u := 1 - t
-	lx := u*u*u*x1 + 3*u*u*t*(x1+dx) + 3*u*t*t*(x2-dx) + t*t*t*x2
-	ly := (u*u*u+3*u*u*t)*y1 + (3*u*t*t+t*t*t)*y2
+	// The label sits on the curve's middle, centred in the gap between
+	// the columns, where the curves of a fan-out have spread apart.
+	lx, ly := (x1+x2)/2, (y1+y2)/2
 	return Route{From: a.ID, To: b.ID, Path: path("M", x1, y1, "C", x1+dx, y1, x2-dx, y2, x2, y2),
 		LabelX: lx, LabelY: ly - 4, Anchor: "middle"}
 }

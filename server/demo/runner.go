@@ -222,9 +222,13 @@ func (r *runner) node(rng *rand.Rand, name string) error {
 	typ := r.g.nodeType(name)
 	r.run.NodeStart(name, producer.Attrs{"node_type": typ, "config_version": 3})
 	started := time.Duration(0)
+	// Each pause runs until the node's simulated clock, not for its own
+	// length, so the timers' overshoot does not add up: the node's wall
+	// time (what a timeline shows) stays its reported duration.
+	t0 := time.Now()
 	work := func(d time.Duration) error {
 		started += d
-		return sleep(r.ctx, r.cfg.TimeScale, d)
+		return sleep(r.ctx, r.cfg.TimeScale, time.Duration(float64(started)-float64(time.Since(t0))/max(r.cfg.TimeScale, 1e-9)))
 	}
 	fail := name == r.failAt
 	var update func(st map[string]any)
