@@ -157,6 +157,7 @@ func (p *RunPage) update(now time.Time) {
 	p.now = now
 	p.health = p.src.Health()
 	p.replaying = slices.Contains(p.health.ReplayingThreads, p.view.Thread)
+	p.prices = pricesOf(p.src)
 	p.src.Read(func(s *runstate.Store) {
 		r := s.Run(p.view.Thread)
 		p.found = r != nil
@@ -174,7 +175,6 @@ func (p *RunPage) tab() viewroute.Tab { return p.view.TabOr(p.defTab) }
 // build copies what the page shows out of the run (under the read lock).
 func (p *RunPage) build(r *runstate.Run) {
 	p.header = viewmodel.NewRunHeader(r, p.now)
-	p.prices = pricesOf(p.src)
 	sum := r.Summary()
 	p.totals, p.nodeRuns = viewmodel.NewTotals(sum, p.prices), sum.NodeCount
 	p.failure, p.failed = viewmodel.FailureOf(r)
