@@ -31,6 +31,7 @@ import (
 	"github.com/dashstream/dashstream/server/replay/redisstore"
 	"github.com/dashstream/dashstream/server/schemas"
 	"github.com/dashstream/dashstream/server/source"
+	"github.com/dashstream/dashstream/server/source/logdir"
 	"github.com/dashstream/dashstream/server/status"
 )
 
@@ -160,6 +161,11 @@ func (g *gateway) startPipeline(ctx context.Context, cfg *config.Config, m *metr
 	brokers := cfg.Brokers
 	namespaceBrokers := strings.Join(cfg.Brokers, ",")
 	var clientOpts []kgo.Opt
+	// The log's incarnation: it changes whenever an offset could name
+	// another record than before, and is part of the namespace, so clients
+	// drop cursors of another incarnation (issue 14 §1).
+	var incarnation string
+	var logHealth *status.LogHealth
 	if cfg.Embedded() {
 		g.mode = "embedded"
 		dataDir, err := filepath.Abs(filepath.Join(cfg.DataDir, "kafka"))
@@ -179,6 +185,11 @@ func (g *gateway) startPipeline(ctx context.Context, cfg *config.Config, m *metr
 		// The broker's port changes at every start; the namespace must not,
 		// or browsers would lose their stored cursors at each restart.
 		namespaceBrokers = "embedded:" + dataDir
+		rep := emb.Report()
+		incarnation = rep.Incarnation
+		m.LogDamage.Add(float64(len(rep.Losses)))
+		m.LogLostRecords.Add(float64(rep.LostRecords))
+		logHealth = logHealthOf(rep)
 	} else {
 		g.mode = "kafka"
 		g.brokers = brokers
@@ -187,8 +198,25 @@ func (g *gateway) startPipeline(ctx context.Context, cfg *config.Config, m *metr
 			return err
 		}
 		clientOpts = opts
+		// A real Kafka's topic id changes when the topic is created again.
+		// Start-up does not wait for an unreachable Kafka: the namespace
+		// then has no incarnation and the source pins the first id it sees.
+		idCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		id, err := source.TopicID(idCtx, brokers, cfg.Topic, clientOpts)
+		cancel()
+		if err != nil {
+			log.Warn("kafka topic id unknown at start; the resume namespace has no incarnation", "topic", cfg.Topic, "err", err)
+		}
+		incarnation = id
+		logHealth = &status.LogHealth{Incarnation: id}
 	}
-	namespace := control.ResumeNamespace(cfg.Topic, cfg.GroupID, namespaceBrokers, cfg.ClusterID)
+	nsIncarnation := incarnation
+	if !cfg.NamespaceIncarnation && g.mode == "kafka" {
+		// Upstream's namespace exactly, to share a Redis with upstream
+		// servers; the source still refuses a recreated topic.
+		nsIncarnation = ""
+	}
+	namespace := control.ResumeNamespace(cfg.Topic, cfg.GroupID, namespaceBrokers, namespaceCluster(cfg.ClusterID, nsIncarnation))
 
 	ring, err := memory.New(memory.Config{MaxRecords: cfg.MemoryRecords, MaxBytes: cfg.MemoryBytes})
 	if err != nil {
@@ -200,19 +228,15 @@ func (g *gateway) startPipeline(ctx context.Context, cfg *config.Config, m *metr
 		return status.ReplayHealth{MemoryHits: int64(st.Hits), MemoryRecords: st.Records, MaxMemoryRecords: cfg.MemoryRecords}
 	}
 	if cfg.RedisURL != "" {
-		opt, err := redis.ParseURL(cfg.RedisURL)
-		if err != nil {
-			return fmt.Errorf("REDIS_URL: %w", err)
-		}
-		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = 2*time.Second, 2*time.Second, 2*time.Second
 		// go-redis logs every failed dial by default; rate-limit it.
 		redis.SetLogger(redisstore.NewLogger(log, time.Minute))
-		rc := redis.NewClient(opt)
-		g.closers = append(g.closers, func(context.Context) { rc.Close() })
-		rs, err := redisstore.New(rc, namespace, redisstore.Config{TTL: cfg.RedisTTL, MaxEntries: cfg.RedisMaxSequences, Logger: log})
+		// Open bounds retries (one dial, one retry a command): a Redis that
+		// refuses us costs a connection per back-off, not several per batch.
+		rs, err := redisstore.Open(cfg.RedisURL, namespace, redisstore.Config{TTL: cfg.RedisTTL, MaxEntries: cfg.RedisMaxSequences, Logger: log})
 		if err != nil {
 			return fmt.Errorf("redis replay store: %w", err)
 		}
+		g.closers = append(g.closers, func(context.Context) { _ = rs.Close() })
 		latency := prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "dashstream_websocket_redis_latency_ms", Help: "Redis replay-store operations, in milliseconds.",
 			Buckets: []float64{1, 5, 10, 25, 50, 100, 250, 500, 1000},
@@ -256,6 +280,9 @@ func (g *gateway) startPipeline(ctx context.Context, cfg *config.Config, m *metr
 		AutoOffsetReset: cfg.AutoOffsetReset, DecodeErrorPolicy: cfg.DecodeErrorPolicy, MaxPayloadBytes: cfg.MaxPayloadBytes,
 		OldDataUseTime: cfg.OldDataUseTime, OldDataGrace: cfg.OldDataGrace, ClientOpts: clientOpts,
 	}
+	if g.mode == "kafka" {
+		srcCfg.TopicID = incarnation
+	}
 	fetcher := source.NewFetcher(srcCfg, 4)
 	g.closers = append(g.closers, func(context.Context) { fetcher.Close() })
 
@@ -287,8 +314,8 @@ func (g *gateway) startPipeline(ctx context.Context, cfg *config.Config, m *metr
 	mux.Handle("GET /ws", h)
 
 	mdl := status.New(status.Inputs{
-		Source: src.Status, Clients: h.Clients, Totals: h.Totals, Replay: replayHealth,
-		Version: versionDoc(cfg, namespace, g.mode),
+		Source: src.Status, Clients: h.Clients, Totals: h.Totals, Replay: replayHealth, Log: logHealth,
+		Version: versionDoc(cfg, namespace, g.mode, logHealth),
 	})
 	mdl.Routes(mux)
 	g.goRun(ctx, func(ctx context.Context) { _ = src.Run(ctx) })
@@ -306,9 +333,40 @@ func topics(cfg *config.Config) []string {
 	return []string{cfg.Topic, cfg.DLQTopic}
 }
 
+// namespaceCluster is the cluster part of the resume namespace: the log's
+// incarnation goes where upstream puts extra identity (KAFKA_CLUSTER_ID),
+// after the configured cluster id when there is one, so the namespace keeps
+// upstream's v2_ form.
+func namespaceCluster(clusterID, incarnation string) string {
+	switch {
+	case incarnation == "":
+		return clusterID
+	case clusterID == "":
+		return "log." + incarnation
+	}
+	return clusterID + "/log." + incarnation
+}
+
+// logHealthOf summarises the start-up check of the embedded log for /health.
+func logHealthOf(rep logdir.Report) *status.LogHealth {
+	lh := &status.LogHealth{
+		Incarnation: rep.Incarnation, Since: rep.Since, Previous: rep.Previous, Reason: rep.Reason,
+		LostRecords: rep.LostRecords, UnknownLosses: rep.UnknownLosses, Quarantine: rep.Quarantine,
+	}
+	for _, l := range rep.Losses {
+		lh.Losses = append(lh.Losses, l.What)
+	}
+	return lh
+}
+
 // versionDoc is the /version document: the upstream fields plus ours.
-func versionDoc(cfg *config.Config, namespace, mode string) map[string]any {
+func versionDoc(cfg *config.Config, namespace, mode string, lh *status.LogHealth) map[string]any {
+	incarnation := ""
+	if lh != nil {
+		incarnation = lh.Incarnation
+	}
 	return map[string]any{
+		"log_incarnation":     incarnation,
 		"git_sha":             cfg.GitSHA,
 		"build_date":          cfg.BuildDate,
 		"schema_version":      protocol.SchemaVersion,

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -126,7 +127,13 @@ func TestGateway_HTTPSurface(t *testing.T) {
 	_, body = get(t, srv.URL+"/version", nil)
 	var version map[string]any
 	json.Unmarshal(body, &version)
-	if version["schema_version"] != 1.0 || !strings.HasPrefix(version["resume_namespace"].(string), "v1_") ||
+	// The log's incarnation sits in the namespace's cluster part (v2_).
+	raw, _ := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(version["resume_namespace"].(string), "v2_"))
+	inc, _ := version["log_incarnation"].(string)
+	if inc == "" || !strings.HasPrefix(string(raw), "cluster=log."+inc+";topic=dashstream-events;") {
+		t.Errorf("resume_namespace %s (%q) does not carry the incarnation %q", version["resume_namespace"], raw, inc)
+	}
+	if version["schema_version"] != 1.0 ||
 		version["max_payload_bytes"] != float64(protocol.DefaultMaxPayloadBytes) || version["decode_error_policy"] != "skip" ||
 		version["kafka_topic"] != "dashstream-events" || version["config"] == nil {
 		t.Errorf("/version %s", body)

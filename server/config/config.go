@@ -26,17 +26,19 @@ type Config struct {
 	WebDir string
 
 	// Kafka
-	Brokers           []string // empty: embedded broker
-	Topic             string
-	GroupID           string // only part of the resume namespace: no consumer group is used
-	ClusterID         string
-	AutoOffsetReset   string // earliest | latest
-	DecodeErrorPolicy string // skip | pause
-	DLQTopic          string // "" disables the DLQ
-	DLQIncludePayload bool
-	OldDataUseTime    bool
-	OldDataGrace      time.Duration
-	Security          KafkaSecurity
+	Brokers   []string // empty: embedded broker
+	Topic     string
+	GroupID   string // only part of the resume namespace: no consumer group is used
+	ClusterID string
+	// NamespaceIncarnation puts the log's incarnation in the resume namespace.
+	NamespaceIncarnation bool
+	AutoOffsetReset      string // earliest | latest
+	DecodeErrorPolicy    string // skip | pause
+	DLQTopic             string // "" disables the DLQ
+	DLQIncludePayload    bool
+	OldDataUseTime       bool
+	OldDataGrace         time.Duration
+	Security             KafkaSecurity
 
 	// Embedded broker
 	DataDir            string
@@ -214,13 +216,42 @@ func (c *Config) validate() error {
 	return nil
 }
 
-func maskURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
+// MaskURL hides the password of a URL, also of one that does not parse
+// (a "%" in the password, say), so that no message ever carries it.
+func MaskURL(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		if u.User == nil {
+			return raw
+		}
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "***")
+		}
+		return u.String()
+	}
+	// Unparsable: mask by hand whatever stands between "://" and the last
+	// "@" of the authority.
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		if strings.Contains(raw, "@") {
+			return "***"
+		}
 		return raw
 	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "***")
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
 	}
-	return u.String()
+	at := strings.LastIndex(rest[:end], "@")
+	if at < 0 {
+		return raw
+	}
+	user, _, hasPass := strings.Cut(rest[:at], ":")
+	if !hasPass {
+		user = "***"
+	} else {
+		user += ":***"
+	}
+	return scheme + "://" + user + rest[at:]
 }
+
+func maskURL(raw string) string { return MaskURL(raw) }

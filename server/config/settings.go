@@ -49,6 +49,8 @@ var settings = []setting{
 		apply: func(c *Config, v string) error { c.GroupID = v; return nonEmpty(v) }},
 	{flag: "kafka-cluster-id", env: []string{"KAFKA_CLUSTER_ID"}, def: "", help: "non-empty switches the resume namespace to v2",
 		apply: func(c *Config, v string) error { c.ClusterID = v; return nil }},
+	{flag: "namespace-incarnation", env: []string{"DASHSTREAM_NAMESPACE_INCARNATION"}, def: "true", help: "put the log's incarnation (the topic's id; the embedded log's own id) in the resume namespace, so cursors of a recreated or damaged log are stale; false (real Kafka only) keeps upstream's namespace exactly, to share a Redis with upstream servers",
+		apply: func(c *Config, v string) (err error) { c.NamespaceIncarnation, err = boolean(v); return }},
 	{flag: "kafka-auto-offset-reset", env: []string{"KAFKA_AUTO_OFFSET_RESET"}, def: "earliest", help: "where to start a partition the replay store knows nothing of: earliest or latest",
 		apply: func(c *Config, v string) (err error) { c.AutoOffsetReset, err = oneOf(v, "earliest", "latest"); return }},
 	{flag: "on-decode-error", env: []string{"KAFKA_ON_DECODE_ERROR"}, def: "skip", help: "skip a record that does not decode (after the DLQ) or pause its partition",

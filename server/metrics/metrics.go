@@ -33,6 +33,9 @@ type Gateway struct {
 	ConsumerLag        *prometheus.GaugeVec // partition
 	CatchupPhase       *prometheus.GaugeVec // partition
 	PausedPartitions   prometheus.Gauge
+	UnreadableSkipped  prometheus.Counter // ours: offsets skipped because Kafka could not read them
+	LogDamage          prometheus.Counter // ours: damage found in the embedded log's folder at start
+	LogLostRecords     prometheus.Counter // ours: offsets of the embedded log lost to that damage
 
 	// DLQ (upstream §9.3).
 	DLQSends        *prometheus.CounterVec // error_type
@@ -95,6 +98,9 @@ func New() *Gateway {
 	g.ConsumerLag = f.gaugeVec("websocket_kafka_consumer_lag", "Records between the gateway and the partition's high watermark.", "partition")
 	g.CatchupPhase = f.gaugeVec("websocket_kafka_catchup_phase", "1 while a partition replays history older than this session, 0 at its head.", "partition")
 	g.PausedPartitions = f.gauge("dashstream_gateway_paused_partitions", "Partitions paused by KAFKA_ON_DECODE_ERROR=pause.")
+	g.UnreadableSkipped = f.counter("dashstream_kafka_unreadable_skipped_total", "Offsets skipped because Kafka could not read them (corrupt or missing data); clients hear of them as gaps.")
+	g.LogDamage = f.counter("dashstream_log_damage_total", "Unreadable parts found in the embedded log's data folder at start (moved aside; a new incarnation began).")
+	g.LogLostRecords = f.counter("dashstream_log_lost_records_total", "Offsets of the embedded log known lost to damage found at start.")
 
 	g.DLQSends = f.counterVec("websocket_dlq_sends_total", "Records written to the dead-letter topic, by error class.", "error_type")
 	g.DLQSendFailures = f.counterVec("websocket_dlq_send_failures_total", "Dead-letter writes that failed, by reason.", "reason")

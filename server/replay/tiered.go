@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/dashstream/dashstream/server/internal/logthrottle"
 	"log/slog"
 	"slices"
 	"sync"
@@ -115,6 +116,7 @@ type Tiered struct {
 	durable Durable
 	cfg     TieredConfig
 	log     *slog.Logger
+	errLog  *logthrottle.Throttle // repeated write errors: one line a minute, then counts
 
 	queue    chan writeItem
 	stopping chan struct{} // closed by Close: drain, then exit
@@ -154,6 +156,7 @@ func NewTiered(front Front, durable Durable, cfg TieredConfig) (*Tiered, error) 
 		durable:  durable,
 		cfg:      cfg,
 		log:      cfg.Logger.With("component", "replay.tiered"),
+		errLog:   logthrottle.New(cfg.Logger.With("component", "replay.tiered"), slog.LevelError, time.Minute),
 		queue:    make(chan writeItem, cfg.QueueSize),
 		stopping: make(chan struct{}),
 		done:     make(chan struct{}),

@@ -185,7 +185,7 @@ func (t *Tiered) write(batch []writeItem) {
 		t.c.failures.Add(1)
 		if !errors.Is(err, ErrUnavailable) {
 			t.c.dropped.Add(uint64(len(batch)))
-			t.log.Error("replay: durable write failed; batch dropped", "records", len(batch), "err", err)
+			t.errLog.Log("replay: durable write failed; batch dropped", "write", "records", len(batch), "err", err)
 			return
 		}
 		if t.abort.Err() == nil {

@@ -117,29 +117,21 @@ func (f *Fetcher) Range(ctx context.Context, p int32, from, to int64, fn func(re
 		return logStart, fmt.Errorf("%w: %w", ErrFetchUnavailable, err)
 	}
 	defer cl.Close()
+	next := start // the next offset the range expects
 	for {
 		// Offsets below the high watermark are committed and come back at
 		// once; a poll that returns nothing means the rest of the range holds
 		// no data records (transaction markers, compaction), not that more
-		// is coming.
+		// is coming, unless the broker cannot read what is there: that is
+		// checked before the range is called complete.
 		pollCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		fetches := cl.PollRecords(pollCtx, 500)
 		cancel()
 		if ctx.Err() != nil {
 			return logStart, ctx.Err()
 		}
-		var ferr error
-		fetches.EachError(func(_ string, _ int32, err error) {
-			if !errors.Is(err, context.DeadlineExceeded) {
-				ferr = errors.Join(ferr, err)
-			}
-		})
-		if ferr != nil {
-			return logStart, fmt.Errorf("%w: %w", ErrFetchUnavailable, ferr)
-		}
-		if fetches.NumRecords() == 0 {
-			return logStart, nil
-		}
+		// The records come before the error: a fetch that fails on a batch
+		// still returns the ones before it.
 		var done bool
 		var cbErr error
 		fetches.EachRecord(func(r *kgo.Record) {
@@ -156,6 +148,7 @@ func (f *Fetcher) Range(ctx context.Context, p int32, from, to int64, fn func(re
 					cbErr = fn(replay.Record{Partition: p, Offset: r.Offset, Value: value})
 				}
 			}
+			next = r.Offset + 1
 			if r.Offset >= end {
 				done = true
 			}
@@ -166,7 +159,44 @@ func (f *Fetcher) Range(ctx context.Context, p int32, from, to int64, fn func(re
 		if done {
 			return logStart, nil
 		}
+		var ferr error
+		fetches.EachError(func(_ string, _ int32, err error) {
+			if !errors.Is(err, context.DeadlineExceeded) {
+				ferr = errors.Join(ferr, err)
+			}
+		})
+		if ferr != nil {
+			return logStart, fmt.Errorf("%w: offset %d: %w", ErrFetchUnavailable, next, ferr)
+		}
+		if fetches.NumRecords() == 0 {
+			if ok, err := f.readable(ctx, p, next); err != nil || !ok {
+				return logStart, fmt.Errorf("%w: offset %d cannot be read (%v)", ErrFetchUnavailable, next, err)
+			}
+			return logStart, nil
+		}
 	}
+}
+
+// readable asks the partition's leader whether offset o can be read (see
+// readableAt).
+func (f *Fetcher) readable(ctx context.Context, p int32, o int64) (bool, error) {
+	adm, err := f.adminClient()
+	if err != nil {
+		return false, err
+	}
+	topics, err := adm.ListTopics(ctx, f.cfg.Topic)
+	if err != nil {
+		return false, err
+	}
+	td := topics[f.cfg.Topic]
+	pd, ok := td.Partitions[p]
+	if !ok || pd.Err != nil {
+		return false, fmt.Errorf("partition %d: no leader known", p)
+	}
+	f.mu.Lock()
+	admin := f.admin
+	f.mu.Unlock()
+	return readableAt(ctx, admin, f.cfg.Topic, td.ID, pd.Leader, p, o)
 }
 
 // Close releases the fetcher's admin client.

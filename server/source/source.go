@@ -18,6 +18,7 @@ package source
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -29,6 +30,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/dashstream/dashstream/protocol"
+	"github.com/dashstream/dashstream/server/internal/logthrottle"
 	"github.com/dashstream/dashstream/server/metrics"
 	"github.com/dashstream/dashstream/server/replay"
 )
@@ -52,6 +54,13 @@ type Config struct {
 	// StartBudget bounds the start-up metadata and watermark requests
 	// (default 15 s, M-1028).
 	StartBudget time.Duration
+	// TopicID is the topic's id the gateway's namespace was made with; a
+	// topic found with another id (deleted and created again) is not read,
+	// since its offsets name other records. Empty: the first id seen is
+	// pinned.
+	TopicID string
+	// OnGap is told of offsets skipped because they could not be read.
+	OnGap GapFunc
 }
 
 // Sink receives each forwardable record. It is called from the source's
@@ -78,7 +87,11 @@ type Status struct {
 	OldDataErrs int64
 	Missing     int64
 	InfraErrors int64
-	Started     time.Time
+	// Unreadable counts offsets skipped because Kafka could not read them.
+	Unreadable int64
+	// TopicID is the topic's id (base64url, as Kafka prints it).
+	TopicID string
+	Started time.Time
 }
 
 // Source is a running consumer; create it with New and run it with Run.
@@ -92,9 +105,12 @@ type Source struct {
 	seq     *sequenceValidator
 	skips   *skipLog
 	began   time.Time
+	lossLog *logthrottle.Throttle
+	errLog  *logthrottle.Throttle
 
 	mu     sync.Mutex
 	status Status
+	next   map[int32]int64 // next offset to read per partition, when known
 	heads  map[int32]int64 // high watermark per partition when this session began
 	firsts map[int32]int64 // first offset seen per partition, when the head is unknown
 	caught map[int32]bool
@@ -122,6 +138,9 @@ func New(cfg Config, sink Sink, start StartFunc, m *metrics.Gateway, log *slog.L
 		seq:     newSequenceValidator(100_000, m),
 		skips:   newSkipLog(10_000),
 		began:   now,
+		lossLog: logthrottle.New(log, slog.LevelError, time.Minute),
+		errLog:  logthrottle.New(log, slog.LevelWarn, time.Minute),
+		next:    map[int32]int64{},
 		status:  Status{Reason: "connecting to Kafka", Paused: map[int32]string{}, Started: now},
 		heads:   map[int32]int64{},
 		firsts:  map[int32]int64{},
@@ -246,7 +265,7 @@ func (s *Source) session(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if err := s.handleFetches(cl, fetches); err != nil {
+		if err := s.handleFetches(ctx, adm, admin, cl, fetches); err != nil {
 			return err
 		}
 		select {
@@ -272,12 +291,50 @@ func (s *Source) partitions(ctx context.Context, adm *kadm.Client) ([]int32, err
 		}
 		return nil, fmt.Errorf("topic %q does not exist", s.cfg.Topic)
 	}
+	if err := s.checkTopicID(td.ID); err != nil {
+		return nil, err
+	}
 	ps := td.Partitions.Numbers()
 	slices.Sort(ps)
 	if len(ps) == 0 {
 		return nil, fmt.Errorf("topic %q has no partitions", s.cfg.Topic)
 	}
 	return ps, nil
+}
+
+// TopicIDString prints a topic id as Kafka does (unpadded base64url); the
+// zero id (a Kafka without topic ids) is "".
+func TopicIDString(id kadm.TopicID) string {
+	if id == (kadm.TopicID{}) {
+		return ""
+	}
+	return base64.RawURLEncoding.EncodeToString(id[:])
+}
+
+// checkTopicID pins the topic's id and refuses a topic that was deleted and
+// created again meanwhile: its offsets start over and would name other
+// records under the same cursor.
+func (s *Source) checkTopicID(raw kadm.TopicID) error {
+	id := TopicIDString(raw)
+	if id == "" {
+		return nil
+	}
+	s.mu.Lock()
+	pinned := s.cfg.TopicID
+	if pinned == "" {
+		pinned = s.status.TopicID
+	}
+	if pinned == "" || pinned == id {
+		s.status.TopicID = id
+		pinned = id
+	}
+	s.mu.Unlock()
+	if pinned == id {
+		return nil
+	}
+	err := fmt.Errorf("topic %q was deleted and created again (id %s, was %s): its offsets name other records now; restart the gateway to begin the new incarnation", s.cfg.Topic, id, pinned)
+	s.lossLog.Log("kafka: the topic was recreated; not reading it under the old incarnation", "recreated", "err", err)
+	return err
 }
 
 // learnHeads records each partition's high watermark at session start, to
@@ -303,9 +360,15 @@ func (s *Source) learnHeads(ctx context.Context, adm *kadm.Client) {
 func (s *Source) startOffset(ctx context.Context, p int32) kgo.Offset {
 	if s.start != nil {
 		if next, ok := s.start(ctx, p); ok {
+			s.mu.Lock()
+			s.next[p] = next
+			s.mu.Unlock()
 			return kgo.NewOffset().At(next)
 		}
 	}
+	s.mu.Lock()
+	delete(s.next, p) // unknown until the first record or the log start
+	s.mu.Unlock()
 	if s.cfg.AutoOffsetReset == "latest" {
 		return kgo.NewOffset().AtEnd()
 	}
@@ -335,22 +398,10 @@ func (s *Source) refresh(ctx context.Context, adm *kadm.Client, cl *kgo.Client, 
 	return nil
 }
 
-// handleFetches processes one poll; a fatal error ends the session.
-func (s *Source) handleFetches(cl *kgo.Client, fetches kgo.Fetches) error {
-	var fatal error
-	fetches.EachError(func(t string, p int32, err error) {
-		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-			return
-		}
-		if errors.Is(err, kgo.ErrClientClosed) {
-			fatal = err
-			return
-		}
-		s.fail(fmt.Errorf("fetch %s/%d: %w", t, p, err))
-	})
-	if fatal != nil {
-		return fatal
-	}
+// handleFetches processes one poll; a fatal error ends the session. The
+// records a partition returned come first: a fetch error stops a partition
+// after them, so its position is right after the last one.
+func (s *Source) handleFetches(ctx context.Context, adm *kadm.Client, admin, cl *kgo.Client, fetches kgo.Fetches) error {
 	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
 		for _, r := range fp.Records {
 			if s.isPaused(r.Partition) {
@@ -359,11 +410,49 @@ func (s *Source) handleFetches(cl *kgo.Client, fetches kgo.Fetches) error {
 			s.process(cl, r)
 		}
 		if n := len(fp.Records); n > 0 {
+			s.mu.Lock()
+			s.next[fp.Partition] = fp.Records[n-1].Offset + 1
+			s.mu.Unlock()
+		}
+		if n := len(fp.Records); n > 0 {
 			last := fp.Records[n-1].Offset
 			s.m.ConsumerLag.WithLabelValues(metrics.Partition(fp.Partition)).Set(float64(max(0, fp.HighWatermark-last-1)))
 		}
 	})
-	return nil
+	var fatal error
+	fetches.EachError(func(t string, p int32, err error) {
+		if fatal != nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			return
+		}
+		if errors.Is(err, kgo.ErrClientClosed) {
+			fatal = err
+			return
+		}
+		err = fmt.Errorf("fetch %s/%d: %w", t, p, err)
+		s.fail(err)
+		if !unreadable(err) {
+			s.errLog.Log("kafka: fetch failed; retrying", p, "partition", p, "err", err)
+			return
+		}
+		// Data the broker cannot serve would stop the partition for good:
+		// skip past it and report the gap (M: never wedge, never silent).
+		if serr := s.skipUnreadable(ctx, adm, admin, cl, p, err); serr != nil {
+			s.errLog.Log("kafka: unreadable data could not be skipped yet; retrying", p, "partition", p, "err", err, "skip_err", serr)
+			return
+		}
+		s.markReady()
+	})
+	return fatal
+}
+
+// markReady clears a not-ready state left by a fetch error once the
+// partition moves again.
+func (s *Source) markReady() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.status.Partitions) > 0 {
+		s.status.Ready, s.status.Reason = true, ""
+	}
 }
 
 func (s *Source) isPaused(p int32) bool {
@@ -398,4 +487,22 @@ func classifyKafkaError(err error) string {
 		return "decode_error"
 	}
 	return "unknown"
+}
+
+// TopicID returns the topic's id (TopicIDString), asking Kafka within ctx.
+func TopicID(ctx context.Context, brokers []string, topic string, opts []kgo.Opt) (string, error) {
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...)}, opts...)...)
+	if err != nil {
+		return "", err
+	}
+	defer cl.Close()
+	topics, err := kadm.NewClient(cl).ListTopics(ctx, topic)
+	if err != nil {
+		return "", fmt.Errorf("metadata: %w", err)
+	}
+	td, ok := topics[topic]
+	if !ok || td.Err != nil {
+		return "", fmt.Errorf("topic %q: %w", topic, errors.Join(errors.New("not found"), td.Err))
+	}
+	return TopicIDString(td.ID), nil
 }

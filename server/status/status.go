@@ -38,6 +38,19 @@ type ReplayHealth struct {
 	RedisMaxSequences  int
 }
 
+// LogHealth describes the Kafka log's incarnation and, for the embedded
+// broker, what the start-up check of its data folder found.
+type LogHealth struct {
+	Incarnation   string
+	Since         time.Time
+	Previous      string
+	Reason        string // why a new incarnation began at this start ("" when none did)
+	Losses        []string
+	LostRecords   int64
+	UnknownLosses int
+	Quarantine    string
+}
+
 // Inputs are where the health model reads from. Source and Replay are nil in
 // proxy mode.
 type Inputs struct {
@@ -47,6 +60,8 @@ type Inputs struct {
 	// records clients could not take live.
 	Totals func() (sendFailed, sendTimeout, dropped int64)
 	Replay func() ReplayHealth
+	// Log is the log's incarnation and damage report; nil in proxy mode.
+	Log *LogHealth
 	// Version is the /version document.
 	Version map[string]any
 }
@@ -189,6 +204,17 @@ func (m *Model) Health() map[string]any {
 	if st.Missing > 0 {
 		alerts = append(alerts, "CRITICAL: "+itoa(st.Missing)+" Kafka records without a value (tombstones) were not forwarded")
 	}
+	if lh := m.in.Log; lh != nil && len(lh.Losses) > 0 {
+		what := itoa(lh.LostRecords) + " records"
+		if lh.UnknownLosses > 0 {
+			what += " and " + itoa(int64(lh.UnknownLosses)) + " losses of unknown size"
+		}
+		alerts = append(alerts, "CRITICAL: the log's data folder was damaged at start: "+what+" lost ("+lh.Losses[0]+
+			"); unreadable files were moved to "+lh.Quarantine+" and a new incarnation began")
+	}
+	if st.Unreadable > 0 {
+		alerts = append(alerts, "CRITICAL: "+itoa(st.Unreadable)+" Kafka records could not be read and were skipped (clients were told of the gaps)")
+	}
 	for p, why := range st.Paused {
 		alerts = append(alerts, "CRITICAL: partition "+itoa(int64(p))+" paused: "+why)
 	}
@@ -264,6 +290,25 @@ func (m *Model) Health() map[string]any {
 			"paused":     st.Paused,
 			"last_error": st.LastError,
 		},
+	}
+	if lh := m.in.Log; lh != nil {
+		since := any(nil)
+		if !lh.Since.IsZero() {
+			since = lh.Since.Format(time.RFC3339)
+		}
+		doc["log"] = map[string]any{
+			"incarnation":            lh.Incarnation,
+			"incarnation_since":      since,
+			"previous_incarnation":   lh.Previous,
+			"new_incarnation_reason": lh.Reason,
+			"damaged":                len(lh.Losses) > 0,
+			"losses":                 lh.Losses,
+			"lost_records":           lh.LostRecords,
+			"losses_of_unknown_size": lh.UnknownLosses,
+			"moved_to":               lh.Quarantine,
+			"unreadable_skipped":     st.Unreadable,
+			"topic_id":               st.TopicID,
+		}
 	}
 	if len(alerts) > 0 {
 		doc["alert"] = strings.Join(alerts, " | ")

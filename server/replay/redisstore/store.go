@@ -45,6 +45,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -161,7 +162,8 @@ const (
 func Open(url, namespace string, cfg Config) (*Store, error) {
 	opt, err := redis.ParseURL(url)
 	if err != nil {
-		return nil, fmt.Errorf("redisstore: REDIS_URL: %w", err)
+		// The parse error quotes the URL, password included.
+		return nil, fmt.Errorf("redisstore: REDIS_URL does not parse as a redis:// or rediss:// URL (not shown: it may hold a password)")
 	}
 	if opt.DialTimeout == 0 {
 		opt.DialTimeout = dialTimeout
@@ -244,12 +246,17 @@ func unavailable(err error) bool {
 	if !errors.As(err, &reply) {
 		return true
 	}
-	for _, prefix := range []string{"LOADING", "READONLY", "MASTERDOWN", "BUSY", "TRYAGAIN", "CLUSTERDOWN"} {
+	// A wrong password or missing permission cannot serve either; treating
+	// it as an outage makes callers back off instead of retrying (and
+	// reconnecting, since authentication fails at connect) per batch.
+	for _, prefix := range []string{"LOADING", "READONLY", "MASTERDOWN", "BUSY", "TRYAGAIN", "CLUSTERDOWN", "NOAUTH", "WRONGPASS", "NOPERM"} {
 		if redis.HasErrorPrefix(err, prefix) {
 			return true
 		}
 	}
-	return false
+	msg := strings.ToLower(err.Error())
+	return strings.Contains(msg, "invalid password") || strings.Contains(msg, "invalid username-password") ||
+		strings.Contains(msg, "auth")
 }
 
 var (
