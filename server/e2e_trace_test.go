@@ -141,6 +141,17 @@ func traceRun(t *testing.T, thread string, planChunks int, fail bool) [][]byte {
 	return out
 }
 
+// pollWhy is poll that says, when it gives up, what the session knew: its
+// figures and the run's messages by sequence.
+func pollWhy(t *testing.T, ctx context.Context, what, js string) {
+	t.Helper()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(45*time.Second))); err != nil {
+		why, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify(window.dashstream?.snapshot()) + " | " + location.href + " | " +
+			(document.querySelector("#slider-position")?.textContent || "no slider") + " | " + (document.querySelector("#run-totals")?.textContent || "")`))
+		t.Fatalf("%s: %v\n%s", what, err, why)
+	}
+}
+
 // sliderAgreesFn is a function that is true when the range input's value
 // and max say what the position text says ("Event i of n"); sliderAgrees
 // calls it.
@@ -168,7 +179,7 @@ func viewsTrace(t *testing.T, ctx context.Context, gw *gateway, base, shots stri
 		}
 		// The run is complete when its failure arrived: 5 node executions
 		// (write ran twice), as many as the header counts.
-		poll(t, ctx, "the timeline of the whole run", `document.querySelectorAll("#trace-rows .trace-node").length === 5
+		pollWhy(t, ctx, "the timeline of the whole run", `document.querySelectorAll("#trace-rows .trace-node").length === 5
 			&& document.querySelector("#run-totals [data-key=nodes] dd")?.textContent === "5"`)
 		counts := evalString(t, ctx, `["trace-node", "trace-llm", "trace-tool"].map(c => document.querySelectorAll("#trace-rows ." + c).length).join(",")`)
 		if counts != "5,3,2" {
