@@ -10,11 +10,21 @@ WASM_PKGS := ./protocol/... ./app/...
 # wasmbrowsertest's old cdproto logs Chromium 156's new enum values; harmless.
 WASM_NOISE := could not unmarshal event|unknown IPAddressSpace value
 
-.PHONY: run test wasm proto bench soak deps deps-run vet proto-check test-native test-wasm clean
+.PHONY: run test wasm wasm-release stamp-ldflags proto bench soak deps deps-run vet proto-check test-native test-wasm clean
+
+# Build stamp for /version: the commit (with -dirty when the tree has
+# changes) and its time, as Go's own VCS stamping records them. Both stay the
+# same from run to run of one source, so `go run` reuses its cached build.
+STAMP_SHA := $(shell sha=$$(git rev-parse HEAD 2>/dev/null) && { git diff --quiet HEAD -- 2>/dev/null || sha=$$sha-dirty; echo $$sha; } || echo unknown)
+STAMP_DATE := $(shell git log -1 --format=%cI 2>/dev/null || echo unknown)
+STAMP := -ldflags='-X main.gitSHA=$(STAMP_SHA) -X main.buildDate=$(STAMP_DATE)'
 
 ## run: build the dashboard and start it on http://localhost:8080 (embedded default).
+## app.wasm is compressed at a fast level first; the best brotli level is
+## made in the background (niced) and served as soon as it is ready.
 run: deps-run wasm
-	$(GO) run ./server
+	@(nice -n 19 tools/wasmzip.sh best web/app.wasm >/dev/null 2>&1 &)
+	$(GO) run $(STAMP) ./server
 
 ## test: install what is missing, then vet, proto check, native tests (-race) and browser tests.
 test: deps proto-check vet test-native test-wasm
@@ -33,18 +43,19 @@ WASM_HOT := github.com/dashstream/dashstream/protocol/... github.com/dashstream/
 	crypto/... runtime strconv bytes unicode/... math/... sort slices internal/... sync/...
 WASM_GCFLAGS := -gcflags=all=-l $(foreach p,$(WASM_HOT),-gcflags=$(p)=)
 
-## wasm: build ./wasm into web/app.wasm plus web/app.wasm.br and .gz (recompressed only when it changed).
+## wasm: build ./wasm into web/app.wasm plus web/app.wasm.br and .gz at a fast level (recompressed only when they do not match).
 wasm:
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' $(WASM_GCFLAGS) -o web/app.wasm.tmp ./wasm
-	@if cmp -s web/app.wasm.tmp web/app.wasm && [ -f web/app.wasm.br ] && [ -f web/app.wasm.gz ]; then \
-		rm web/app.wasm.tmp; \
-	else \
-		mv web/app.wasm.tmp web/app.wasm; \
-		echo "compressing web/app.wasm"; \
-		gzip -9 -k -f web/app.wasm; \
-		if command -v brotli >/dev/null; then brotli -f -q 11 -o web/app.wasm.br web/app.wasm; \
-		else echo "brotli not installed: web/app.wasm.br not built" >&2; rm -f web/app.wasm.br; fi; \
-	fi
+	@if cmp -s web/app.wasm.tmp web/app.wasm; then rm web/app.wasm.tmp; else mv web/app.wasm.tmp web/app.wasm; fi
+	@tools/wasmzip.sh fast web/app.wasm
+
+## wasm-release: make wasm, then compress at the best levels (brotli -q 11, gzip -9: about a minute).
+wasm-release: wasm
+	@tools/wasmzip.sh best web/app.wasm
+
+## stamp-ldflags: print the -ldflags value that stamps /version (for builds outside make run).
+stamp-ldflags:
+	@echo "-X main.gitSHA=$(STAMP_SHA) -X main.buildDate=$(STAMP_DATE)"
 
 ## proto: regenerate protocol/pb from protocol/dashstream.proto (the output is committed).
 proto:
@@ -81,4 +92,4 @@ soak: deps
 	DASHSTREAM_SOAK=$(SOAK) $(GO) test -count=1 -timeout 0 -run '^TestSoak$$' -v ./server/ 2>&1 | grep -E '^(=== RUN|--- |\s+soak_test|ok|FAIL|PASS)'
 
 clean:
-	rm -f web/app.wasm web/app.wasm.br web/app.wasm.gz web/app.wasm.tmp
+	rm -f web/app.wasm web/app.wasm.br web/app.wasm.gz web/app.wasm.tmp web/app.wasm.best

@@ -23,6 +23,7 @@ import (
 	"github.com/dashstream/dashstream/server/admit"
 	"github.com/dashstream/dashstream/server/assets"
 	"github.com/dashstream/dashstream/server/config"
+	"github.com/dashstream/dashstream/server/httpguard"
 	"github.com/dashstream/dashstream/server/hub"
 	"github.com/dashstream/dashstream/server/metrics"
 	"github.com/dashstream/dashstream/server/proxy"
@@ -39,8 +40,10 @@ import (
 // reverse order.
 type gateway struct {
 	mode    string // embedded | kafka | proxy
-	handler http.Handler
-	brokers []string // the Kafka the gateway reads (the embedded broker's address by default)
+	mux     *http.ServeMux
+	guard   *httpguard.Guard
+	handler http.Handler // mux behind the guard's middleware
+	brokers []string     // the Kafka the gateway reads (the embedded broker's address by default)
 
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
@@ -48,6 +51,10 @@ type gateway struct {
 	closers []func(context.Context)
 	log     *slog.Logger
 }
+
+// server is the HTTP server of the gateway: its routes behind the guard's
+// connection caps, deadlines and Host check.
+func (g *gateway) server() *http.Server { return g.guard.Server(g.mux) }
 
 // closeClients closes every WebSocket client with 1001.
 func (g *gateway) closeClients(ctx context.Context) {
@@ -96,6 +103,15 @@ func start(parent context.Context, cfg *config.Config, log *slog.Logger) (*gatew
 		m.RejectedByReason.WithLabelValues(reason).Inc()
 	})
 
+	g.guard = httpguard.New(httpguard.Config{
+		MaxConnsPerIP: cfg.HTTPMaxConnsPerIP, MaxConns: cfg.HTTPMaxConns,
+		BodyTimeout: cfg.HTTPBodyTimeout, WriteStall: cfg.HTTPWriteStall,
+		LoopbackOnly: cfg.LoopbackOnly(), AllowedHosts: cfg.AllowedHosts,
+		TrustedProxy: gate.TrustedProxy, ClientIP: gate.ClientIP, Log: log,
+	})
+	m.Registry.MustRegister(g.guard.Collectors()...)
+	g.closers = append(g.closers, func(context.Context) { g.guard.Close() })
+
 	if cfg.Proxy() {
 		g.mode = "proxy"
 		px, err := proxy.New(proxy.Config{Upstream: cfg.Upstream, SendTimeout: cfg.SendTimeout, MaxPayloadBytes: cfg.MaxPayloadBytes}, gate, log)
@@ -119,20 +135,8 @@ func start(parent context.Context, cfg *config.Config, log *slog.Logger) (*gatew
 
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry}))
 	schemas.Open(cfg.SchemasPath, func(r *http.Request) error {
-		if !gate.OriginAllowed(r) {
-			return fmt.Errorf("origin not allowed")
-		}
-		if cfg.AuthToken == "" && cfg.AdminToken == "" {
-			return nil
-		}
-		tok := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if tok == "" {
-			tok = r.URL.Query().Get("token")
-		}
-		if tok != "" && (tok == cfg.AuthToken || gate.IsAdmin(tok)) {
-			return nil
-		}
-		return fmt.Errorf("a valid token is required to change expected schemas")
+		_, err := gate.Authorize(r)
+		return err
 	}, log).Routes(mux)
 
 	web := assets.New(cfg.WebDir)
@@ -150,7 +154,7 @@ func start(parent context.Context, cfg *config.Config, log *slog.Logger) (*gatew
 		Resources:               web,
 		WasmContentLengthHeader: assets.UncompressedLengthHeader,
 	}))
-	g.handler = mux
+	g.mux, g.handler = mux, g.guard.Handler(mux)
 	ok = true
 	return g, nil
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/andybalholm/brotli"
 	"github.com/coder/websocket"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -38,8 +39,12 @@ func testWeb(t testing.TB) string {
 		}
 	}
 	write("app.wasm", wasm)
-	// The server never decodes it: any bytes stand for the compressed file.
-	write("app.wasm.br", []byte("pretend brotli"))
+	// The server serves a sibling only when it decompresses to app.wasm.
+	var br bytes.Buffer
+	bw := brotli.NewWriter(&br)
+	bw.Write(wasm)
+	bw.Close()
+	write("app.wasm.br", br.Bytes())
 	for _, name := range []string{"app.css", "icon.svg", "icon.png"} {
 		b, err := os.ReadFile(filepath.Join("..", "web", name))
 		if err != nil {

@@ -11,6 +11,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,12 +24,6 @@ import (
 	"time"
 
 	"github.com/dashstream/dashstream/server/config"
-)
-
-// Set at build time with -ldflags "-X main.gitSHA=… -X main.buildDate=…".
-var (
-	gitSHA    = "unknown"
-	buildDate = "unknown"
 )
 
 func main() {
@@ -47,6 +42,12 @@ func logLevel() slog.Level {
 }
 
 func run(args []string, getenv func(string) string, log *slog.Logger) error {
+	if len(args) == 1 && (args[0] == "--version" || args[0] == "-version") {
+		sha, date := stamp()
+		b, _ := json.Marshal(map[string]string{"git_sha": sha, "build_date": date})
+		fmt.Println(string(b))
+		return nil
+	}
 	cfg, err := config.Load(args, getenv)
 	if errors.Is(err, config.ErrHelp) {
 		fmt.Print("Usage: server [flags]; every flag also reads the environment variable named beside it.\n\n" + config.Usage())
@@ -55,7 +56,7 @@ func run(args []string, getenv func(string) string, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	cfg.GitSHA, cfg.BuildDate = gitSHA, buildDate
+	cfg.GitSHA, cfg.BuildDate = stamp()
 	if cfg.WebDir, err = filepath.Abs(cfg.WebDir); err != nil {
 		return fmt.Errorf("DASHSTREAM_WEB_DIR: %w", err)
 	}
@@ -76,7 +77,7 @@ func run(args []string, getenv func(string) string, log *slog.Logger) error {
 		ln.Close()
 		return err
 	}
-	srv := &http.Server{Handler: gw.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	srv := gw.server()
 	if cfg.AuthToken == "" && cfg.Host != "127.0.0.1" && cfg.Host != "localhost" && cfg.Host != "::1" {
 		log.Warn("listening beyond loopback without DASHSTREAM_AUTH_TOKEN: anyone who can reach this port sees every run (browsers from other sites are still refused by the Origin check)")
 	}

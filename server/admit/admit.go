@@ -7,6 +7,7 @@ package admit
 
 import (
 	"crypto/subtle"
+	"errors"
 	"net"
 	"net/http"
 	"net/url"
@@ -107,6 +108,38 @@ func (g *Gate) Admit(w http.ResponseWriter, r *http.Request) (t Ticket, ok bool)
 	return Ticket{IP: ip, Admin: admin, Subprotocols: protos, release: release}, true
 }
 
+// Refusals of Authorize, for callers that answer each with its own status.
+var (
+	ErrOrigin       = errors.New("origin not allowed")
+	ErrUnauthorized = errors.New("missing or wrong token")
+	ErrNotLoopback  = errors.New("no token is configured: changes are accepted from loopback clients only")
+)
+
+// Authorize decides whether r may change server state (the expected-schema
+// API): a same-site Origin, and then the auth or the admin token, offered as
+// on /ws (compared in constant time), when either is configured; with none
+// configured, only a loopback client (by ClientIP, so a trusted proxy's
+// remote clients are not loopback) may change anything.
+func (g *Gate) Authorize(r *http.Request) (admin bool, err error) {
+	if !g.OriginAllowed(r) {
+		return false, ErrOrigin
+	}
+	if g.p.AuthToken == "" && g.p.AdminToken == "" {
+		if ip := net.ParseIP(g.ClientIP(r)); ip == nil || !ip.IsLoopback() {
+			return false, ErrNotLoopback
+		}
+		return false, nil
+	}
+	token, _ := offeredToken(r)
+	if g.IsAdmin(token) {
+		return true, nil
+	}
+	if g.p.AuthToken != "" && equal(token, g.p.AuthToken) {
+		return false, nil
+	}
+	return false, ErrUnauthorized
+}
+
 // IsAdmin reports whether token is the admin token (constant time).
 func (g *Gate) IsAdmin(token string) bool {
 	return g.p.AdminToken != "" && equal(token, g.p.AdminToken)
@@ -177,9 +210,14 @@ func (g *Gate) release(ip string) {
 	}
 }
 
+// TrustedProxy reports whether ip is one of the trusted proxies.
+func (g *Gate) TrustedProxy(ip net.IP) bool { return ip != nil && g.trusted[ip.String()] }
+
 // ClientIP is the TCP peer, or, when the peer is a trusted proxy, the
 // right-most X-Forwarded-For entry that is not itself a trusted proxy. A
-// header from anyone else changes nothing (R13).
+// header from anyone else changes nothing (R13). Several X-Forwarded-For
+// lines are one list, in order (RFC 9110 §5.3): reading only the first line
+// would let a client choose its address by sending a line of its own.
 func (g *Gate) ClientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
@@ -192,7 +230,7 @@ func (g *Gate) ClientIP(r *http.Request) string {
 	if !g.trusted[peer.String()] {
 		return peer.String()
 	}
-	hops := strings.Split(r.Header.Get("X-Forwarded-For"), ",")
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
 	for i := len(hops) - 1; i >= 0; i-- {
 		ip := net.ParseIP(strings.TrimSpace(hops[i]))
 		if ip == nil || g.trusted[ip.String()] {

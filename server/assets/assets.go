@@ -3,12 +3,21 @@
 // by Accept-Encoding, correct content types, validators and cache headers.
 // It is also the go-app resource resolver, so go-app's own /web/ requests
 // come here.
+//
+// A sibling is served only when it is the compression of the file as it is
+// now: the handler decompresses it once per version of either file and
+// compares SHA-256 digests. Clocks cannot tell (brotli gives its output the
+// source's modification time rounded down to whole seconds, so it looks
+// older than the file it was made from), and a stale or half-written
+// sibling must never be served for a rebuilt app.wasm.
 package assets
 
 import (
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"os"
@@ -17,7 +26,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
+
+	"github.com/andybalholm/brotli"
 )
 
 // Prefix is the URL path the files are served under.
@@ -31,23 +41,32 @@ const UncompressedLengthHeader = "X-Uncompressed-Length"
 type Handler struct {
 	dir string
 
-	mu   sync.Mutex
-	tags map[string]etag // cached ETags by file path
+	mu      sync.Mutex
+	digests map[string]digest // content digests by file path, for the file's current stamp
+	hashing sync.Mutex        // one digest computed at a time: a crowd of first requests reads the file once
 }
 
-type etag struct {
-	size  int64
-	mod   time.Time
-	value string
+// digest is the SHA-256 of a file's content (decompressed, for a
+// compressed sibling), valid while its stamp does not change.
+type digest struct {
+	stamp stamp
+	sum   [sha256.Size]byte
+	ok    bool // false: the sibling does not decompress (within the source's size)
 }
 
 // New serves the files of dir.
-func New(dir string) *Handler { return &Handler{dir: dir, tags: map[string]etag{}} }
+func New(dir string) *Handler { return &Handler{dir: dir, digests: map[string]digest{}} }
 
 // Resolve keeps resource URLs as they are (go-app's ResourceResolver).
 func (h *Handler) Resolve(location string) string { return location }
 
-var encodings = []struct{ name, ext string }{{"br", ".br"}, {"gzip", ".gz"}}
+var encodings = []struct {
+	name, ext string
+	reader    func(io.Reader) (io.Reader, error)
+}{
+	{"br", ".br", func(r io.Reader) (io.Reader, error) { return brotli.NewReader(r), nil }},
+	{"gzip", ".gz", func(r io.Reader) (io.Reader, error) { return gzip.NewReader(r) }},
+}
 
 // ServeHTTP serves GET and HEAD of Prefix + a file name.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -62,8 +81,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := filepath.Join(h.dir, filepath.FromSlash(rel))
-	info, err := os.Stat(name)
-	if err != nil || info.IsDir() {
+	f, err := os.Open(name)
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || fi.IsDir() {
 		http.NotFound(w, r)
 		return
 	}
@@ -77,39 +102,104 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// the ETag) so a rebuilt app.wasm is never served stale.
 	w.Header().Set("Cache-Control", "no-cache")
 
-	serve := name
+	src, err := h.digest(name, f, fi, nil)
+	if err != nil {
+		http.Error(w, "cannot read file", http.StatusInternalServerError)
+		return
+	}
+	tag := hex.EncodeToString(src.sum[:12])
+	serve, serveInfo := f, fi
 	if !isCompressed(rel) {
 		accepted := acceptedEncodings(r.Header.Get("Accept-Encoding"))
 		for _, enc := range encodings {
 			if !accepted[enc.name] {
 				continue
 			}
-			ci, err := os.Stat(name + enc.ext)
-			if err != nil || ci.ModTime().Before(info.ModTime()) {
-				continue // missing, or older than the file it compresses
+			cf, ci, ok := h.sibling(name+enc.ext, enc.reader, src.sum, fi.Size())
+			if !ok {
+				continue // missing, unreadable, or the compression of another version
 			}
-			serve = name + enc.ext
+			defer cf.Close()
+			serve, serveInfo = cf, ci
+			tag += "-" + enc.name
 			w.Header().Set("Content-Encoding", enc.name)
-			w.Header().Set(UncompressedLengthHeader, strconv.FormatInt(info.Size(), 10))
+			w.Header().Set(UncompressedLengthHeader, strconv.FormatInt(fi.Size(), 10))
 			break
 		}
 	}
-	f, err := os.Open(serve)
+	w.Header().Set("ETag", `"`+tag+`"`)
+	http.ServeContent(w, r, "", serveInfo.ModTime(), serve)
+}
+
+// sibling opens a compressed sibling and reports whether it decompresses
+// to content with the digest want (of a file of size bytes).
+func (h *Handler) sibling(name string, reader func(io.Reader) (io.Reader, error), want [sha256.Size]byte, size int64) (*os.File, os.FileInfo, bool) {
+	f, err := os.Open(name)
 	if err != nil {
-		http.NotFound(w, r)
-		return
+		return nil, nil, false
 	}
-	defer f.Close()
 	fi, err := f.Stat()
-	if err != nil {
-		http.Error(w, "cannot read file", http.StatusInternalServerError)
-		return
+	if err != nil || fi.IsDir() {
+		f.Close()
+		return nil, nil, false
 	}
-	tag, err := h.etag(serve, fi)
-	if err == nil {
-		w.Header().Set("ETag", tag)
+	d, err := h.digest(name, f, fi, func(r io.Reader) (io.Reader, error) {
+		dr, err := reader(r)
+		if err != nil {
+			return nil, err
+		}
+		// One byte more than the file: a longer output cannot match, and a
+		// hostile sibling cannot inflate without bound.
+		return io.LimitReader(dr, size+1), nil
+	})
+	if err != nil || !d.ok || d.sum != want {
+		f.Close()
+		return nil, nil, false
 	}
-	http.ServeContent(w, r, "", fi.ModTime(), f)
+	return f, fi, true
+}
+
+// digest returns the SHA-256 of f's content, through decode when it is not
+// nil, cached while the file's stamp is unchanged. f is read from its start
+// and left there.
+func (h *Handler) digest(name string, f *os.File, fi os.FileInfo, decode func(io.Reader) (io.Reader, error)) (digest, error) {
+	st := stampOf(fi)
+	h.mu.Lock()
+	d, ok := h.digests[name]
+	h.mu.Unlock()
+	if ok && d.stamp == st {
+		return d, nil
+	}
+	h.hashing.Lock()
+	defer h.hashing.Unlock()
+	h.mu.Lock()
+	d, ok = h.digests[name]
+	h.mu.Unlock()
+	if ok && d.stamp == st {
+		return d, nil // computed while this request waited
+	}
+	d = digest{stamp: st, ok: true}
+	var r io.Reader = io.NewSectionReader(f, 0, fi.Size())
+	var err error
+	if decode != nil {
+		if r, err = decode(r); err != nil {
+			d.ok = false
+		}
+	}
+	if d.ok {
+		sum := sha256.New()
+		if _, err := io.Copy(sum, r); err != nil {
+			if decode == nil {
+				return digest{}, fmt.Errorf("hashing %s: %w", name, err)
+			}
+			d.ok = false // truncated or corrupt: never served
+		}
+		copy(d.sum[:], sum.Sum(nil))
+	}
+	h.mu.Lock()
+	h.digests[name] = d
+	h.mu.Unlock()
+	return d, nil
 }
 
 func isCompressed(rel string) bool {
@@ -140,25 +230,4 @@ func acceptedEncodings(header string) map[string]bool {
 		}
 	}
 	return out
-}
-
-// etag returns a strong validator of the file's content, cached while its
-// size and modification time do not change.
-func (h *Handler) etag(name string, fi os.FileInfo) (string, error) {
-	h.mu.Lock()
-	t, ok := h.tags[name]
-	h.mu.Unlock()
-	if ok && t.size == fi.Size() && t.mod.Equal(fi.ModTime()) {
-		return t.value, nil
-	}
-	b, err := os.ReadFile(name)
-	if err != nil {
-		return "", fmt.Errorf("etag: %w", err)
-	}
-	sum := sha256.Sum256(b)
-	value := `"` + hex.EncodeToString(sum[:12]) + `"`
-	h.mu.Lock()
-	h.tags[name] = etag{size: fi.Size(), mod: fi.ModTime(), value: value}
-	h.mu.Unlock()
-	return value, nil
 }

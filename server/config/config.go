@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"sort"
 	"strings"
@@ -24,6 +25,13 @@ type Config struct {
 	Host   string
 	Port   int
 	WebDir string
+	// AllowedHosts are Host patterns accepted besides loopback names, IP
+	// addresses and the machine's name (the DNS-rebinding guard).
+	AllowedHosts      []string
+	HTTPMaxConnsPerIP int
+	HTTPMaxConns      int
+	HTTPBodyTimeout   time.Duration
+	HTTPWriteStall    time.Duration
 
 	// Kafka
 	Brokers   []string // empty: embedded broker
@@ -101,6 +109,15 @@ type KafkaSecurity struct {
 
 // Embedded reports whether the gateway runs its own in-process broker.
 func (c *Config) Embedded() bool { return len(c.Brokers) == 0 && c.Upstream == "" }
+
+// LoopbackOnly reports whether the server listens on loopback only.
+func (c *Config) LoopbackOnly() bool {
+	if c.Host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(c.Host)
+	return ip != nil && ip.IsLoopback()
+}
 
 // Proxy reports whether the gateway relays an upstream websocket-server.
 func (c *Config) Proxy() bool { return c.Upstream != "" }
