@@ -309,6 +309,8 @@ func (g *gateway) startPipeline(ctx context.Context, cfg *config.Config, m *metr
 		ClientQueue: cfg.ClientQueue, SendTimeout: cfg.SendTimeout,
 		SlowClientThreshold: cfg.SlowClientThreshold, SlowClientWindow: cfg.SlowClientWindow,
 		ReplayTimeout: cfg.ReplayTimeout, ReplayMaxTotal: cfg.ReplayMaxTotal,
+		ReplayRate: cfg.ReplayRatePerClient, Namespace: namespace,
+		Partitions: func() []int32 { return src.Status().Partitions },
 		Admission: admit.Policy{
 			MaxPerIP: cfg.MaxConnectionsPerIP, TrustedProxies: cfg.TrustedProxies,
 			AllowedOrigins: cfg.AllowedOrigins, AuthToken: cfg.AuthToken, AdminToken: cfg.AdminToken,

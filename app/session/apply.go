@@ -177,11 +177,20 @@ func (s *Session) control(ws *websocket.Conn, d decoded) error {
 		}
 		return s.pumpHeal(ws, d.epoch)
 	case *control.CursorStale:
-		s.quarantine(d.epoch, s.threadsOf(m.Partition), false, fmt.Sprintf("records %d–%d of partition %d expired before this page could read them", m.Requested+1, m.Oldest-1, m.Partition), true, now)
+		why := fmt.Sprintf("records %d–%d of partition %d expired before this page could read them", m.Requested+1, m.Oldest-1, m.Partition)
+		if m.Requested >= m.Oldest {
+			why = fmt.Sprintf("partition %d was recreated or damaged on the server since this page read it (its cursor %d names no record of the log now)", m.Partition, m.Requested)
+		}
+		s.quarantine(d.epoch, s.threadsOf(m.Partition), false, why, true, now)
 		return s.pumpHeal(ws, d.epoch)
 	case *control.ReplayComplete:
 		if m.Mode == control.ModeThread {
 			return s.threadReplayDone(ws, d.epoch, m.Capped)
+		}
+		if m.Capped && m.Continuing {
+			// The server sends the rest by itself and says when it is
+			// live (a final replay_complete); resuming now would restart it.
+			return nil
 		}
 		if m.Capped {
 			// The server stopped at its replay limit: ask for the rest from

@@ -205,14 +205,17 @@ func (s *Session) adoptVersion(v serverVersion) {
 
 // resumeRequest is the resume a connection starts with: partition mode
 // from the committed offsets ("latest" when the store is empty: a first
-// visit replays nothing), with the thread sequences, and the legacy
-// lastSequence only while a JavaScript number holds it exactly (M-716).
+// visit replays nothing), with the thread sequences, the legacy
+// lastSequence only while a JavaScript number holds it exactly (M-716), and
+// the namespace the offsets were stored under, so that a server whose log
+// was recreated since answers cursor_stale instead of misreading them.
 func resumeRequest(cur *cursors.Store) *control.Resume {
 	from := control.FromCursor
 	if cur.Empty() {
 		from = control.FromLatest
 	}
 	r := control.NewPartitionResume(from, cur.Offsets())
+	r.Namespace = cur.Namespace()
 	if seqs := cur.Sequences(); len(seqs) > 0 {
 		r.HasSequences, r.LastSequencesByThread = true, seqs
 		var top uint64

@@ -3,6 +3,7 @@
 package session
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -40,6 +41,9 @@ type gateway struct {
 	mu      sync.Mutex
 	next    map[int32]int64
 	created []*hub.Hub
+	metrics []*metrics.Gateway
+	// replayMax is the hubs' REPLAY_MAX_TOTAL (default 10,000).
+	replayMax int
 }
 
 func newGateway(t testing.TB, maxRecords int) *gateway {
@@ -85,10 +89,12 @@ func newGateway(t testing.TB, maxRecords int) *gateway {
 }
 
 func (g *gateway) newHub() *hub.Hub {
+	m := metrics.New()
 	h := hub.New(hub.Config{ClientQueue: 4096, SendTimeout: 5 * time.Second, ReplayTimeout: 10 * time.Second,
-		ReplayMaxTotal: 10_000, ResumeGrace: 2 * time.Second}, g.store, nil, nil, metrics.New(), quiet)
+		ReplayMaxTotal: cmp.Or(g.replayMax, 10_000), ResumeGrace: 2 * time.Second}, g.store, nil, nil, m, quiet)
 	g.mu.Lock()
 	g.created = append(g.created, h)
+	g.metrics = append(g.metrics, m)
 	g.mu.Unlock()
 	return h
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/dashstream/dashstream/protocol"
 	"github.com/dashstream/dashstream/protocol/pb"
 	"github.com/dashstream/dashstream/protocol/runstate"
@@ -69,6 +71,42 @@ func TestSession_RecoversFromAServerRestartWithNothingSkippedOrAppliedTwice(t *t
 	}
 	if last, n, integ, _ := runOf(s, "a"); last != 35 || n != 35 || integ != "gap=false corrupted=false" {
 		t.Errorf("run a: last %d, %d events, %s", last, n, integ)
+	}
+}
+
+func TestSession_ACappedReplayGoesOnWithoutAnotherResume(t *testing.T) {
+	g := newGateway(t, 10_000)
+	g.replayMax = 40 // hubs made from now on: the restart below
+	s, _ := startSession(t, g, nil)
+	eventually(t, "connected", connected(s))
+	g.produce(0, "a", events(t, "a", 1, 5)...)
+	eventually(t, "5 applied", func() bool { return s.Health().Applied == 5 })
+
+	g.stop()
+	eventually(t, "reconnecting", func() bool { return s.Health().State == Reconnecting })
+	// 300 records the page missed, on its partition and a new one: the
+	// resume stops at 40 and the server goes on by itself.
+	g.produce(0, "a", events(t, "a", 6, 150)...)
+	g.produce(1, "b", events(t, "b", 1, 155)...)
+	g.up()
+	eventually(t, "caught up and connected", func() bool {
+		h := s.Health()
+		return h.State == Connected && h.Applied == 305
+	})
+	h := s.Health()
+	if h.Duplicates != 0 || strings.Contains(h.LastError, "capped") {
+		t.Errorf("health %+v", h)
+	}
+	g.mu.Lock()
+	last := g.metrics[len(g.metrics)-1]
+	g.mu.Unlock()
+	if n := testutil.ToFloat64(last.ResumeRequests.WithLabelValues("partition")); n != 1 {
+		t.Errorf("the page sent %v partition resumes to the restarted server, want 1", n)
+	}
+	for _, th := range []string{"a", "b"} {
+		if _, _, integ, _ := runOf(s, th); integ != "gap=false corrupted=false" {
+			t.Errorf("run %s: %s", th, integ)
+		}
 	}
 }
 

@@ -82,7 +82,7 @@ func TestResume_LegacyLastSequenceOnlyBelow2p53(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			cur := cursors.Open(cursors.Options{Storage: cursors.NewMemoryStorage(), Namespace: "ns"})
+			cur := cursors.Open(cursors.Options{Storage: cursors.NewMemoryStorage(), Namespace: "v1_ns"})
 			for p, o := range c.offsets {
 				cur.CommitOffset(p, o)
 			}
@@ -104,6 +104,9 @@ func TestResume_LegacyLastSequenceOnlyBelow2p53(t *testing.T) {
 			r, err := control.ParseResume([]byte(got))
 			if err != nil || r.Mode != control.ModePartition || len(r.Rejected) != 0 {
 				t.Fatalf("the server would read %+v, %v", r, err)
+			}
+			if r.Namespace != "v1_ns" {
+				t.Errorf("resume_namespace %q, want the cursors' namespace", r.Namespace)
 			}
 			for p, o := range c.offsets {
 				if r.LastOffsetsByPartition[p] != o {

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
+	"time"
 )
 
 func TestLiveLagGap_SeverityByCount(t *testing.T) {
@@ -162,5 +164,45 @@ func TestLimitError_Messages(t *testing.T) {
 		if got := tt.err.Error(); got != tt.want {
 			t.Errorf("got %q, want %q", got, tt.want)
 		}
+	}
+}
+
+func TestCursorStale_ReasonsTellPastEndAndOtherNamespaceApart(t *testing.T) {
+	tests := []struct {
+		m      *CursorStale
+		reason string
+	}{
+		{StaleCursor(0, 5, 10), ""},
+		{CursorPastEnd(1, 1_000_000_000, 0), StalePastEnd},
+		{CursorOtherNamespace(2, 3000, 0), StaleOtherNamespace},
+	}
+	for _, tt := range tests {
+		if tt.m.Reason != tt.reason || tt.m.Message == "" {
+			t.Errorf("%s: reason %q, want %q", tt.m.AppendJSON(nil), tt.m.Reason, tt.reason)
+		}
+		if tt.reason != "" && tt.m.Message == DefaultCursorStaleMessage {
+			t.Errorf("%s: the upstream text says the data was evicted, which is not the cause", tt.m.AppendJSON(nil))
+		}
+	}
+}
+
+func TestUnknownPartitionsError_IsBoundedForAHostileMap(t *testing.T) {
+	ps := make([]int32, MaxResumePartitions)
+	for i := range ps {
+		ps[i] = int32(2147483647 - i)
+	}
+	e := UnknownPartitionsError(ps)
+	if e.Code != CodeResumeUnknownPartitions || len(e.Message) > 200 || !strings.Contains(e.Message, "1024 partition(s)") {
+		t.Errorf("error for 1024 unknown partitions: %s (%d bytes)", e.AppendJSON(nil), len(e.Message))
+	}
+	if e := UnknownPartitionsError([]int32{7}); !strings.HasSuffix(e.Message, "ignored: 7") {
+		t.Errorf("one partition: %q", e.Message)
+	}
+}
+
+func TestRateLimitedError_SaysTheRateAndTheWait(t *testing.T) {
+	e := RateLimitedError(20000, 1234567*time.Microsecond)
+	if e.Code != CodeReplayRateLimited || !strings.Contains(e.Message, "20000 records/s") || !strings.Contains(e.Message, "1.235s") {
+		t.Errorf("%s", e.AppendJSON(nil))
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // everyType holds one representative value of each of the eleven messages.
@@ -46,12 +47,20 @@ func TestParse_WireFormOfEveryType(t *testing.T) {
 		{&ReplayComplete{TotalReplayed: 10000, Capped: true, Mode: FromEarliest, Reason: "replay limit reached"},
 			`{"type":"replay_complete","totalReplayed":10000,"lastOffsetsByPartition":{},"capped":true,"mode":"earliest","reason":"replay limit reached"}`},
 		{&ReplayComplete{TotalReplayed: 4, Mode: ModeThread}, `{"type":"replay_complete","totalReplayed":4,"mode":"thread"}`},
+		{&ReplayComplete{TotalReplayed: 50, LastOffsetsByPartition: map[int32]int64{0: 49}, Capped: true, Continuing: true, Mode: FromCursor},
+			`{"type":"replay_complete","totalReplayed":50,"lastOffsetsByPartition":{"0":"49"},"capped":true,"mode":"cursor","continuing":true}`},
+		{&ReplayComplete{TotalReplayed: 420, LastOffsetsByPartition: map[int32]int64{0: 99}, Mode: FromCursor, Live: true},
+			`{"type":"replay_complete","totalReplayed":420,"lastOffsetsByPartition":{"0":"99"},"capped":false,"mode":"cursor","live":true}`},
+		{CursorPastEnd(3, 1000000000, 0), `{"type":"cursor_stale","partition":3,"requested":"1000000000","oldest":"0","message":"` + CursorPastEnd(0, 0, 0).Message + `","reason":"past_end"}`},
+		{UnknownPartitionsError([]int32{5, 6}), `{"type":"error","code":"RESUME_UNKNOWN_PARTITIONS","message":"resume names 2 partition(s) the topic does not have; ignored: 5, 6"}`},
 		{BackpressureDisconnect(1200, 1000, 60), `{"type":"disconnect","reason":"backpressure","lag_in_window":1200,"cumulative_lag":1200,"threshold":1000,"window_secs":60,"message":"Disconnected due to slow consumption (1200 messages dropped within 60s window). Please reconnect using the resume protocol."}`},
 		{ReplayTimeoutError(), `{"type":"error","code":"REPLAY_TIMEOUT","message":"Replay operation timed out due to slow connection"}`},
 		{&CursorResetComplete{LatestOffsetsByPartition: map[int32]int64{0: 47}, BufferCleared: true, TotalPartitions: 1, Message: "ok"},
 			`{"type":"cursor_reset_complete","latestOffsetsByPartition":{"0":"47"},"bufferCleared":true,"truncated":false,"totalPartitions":1,"message":"ok"}`},
 		{NewPartitionResume(FromCursor, map[int32]int64{0: 42}),
 			`{"type":"resume","mode":"partition","from":"cursor","lastOffsetsByPartition":{"0":"42"}}`},
+		{&Resume{Mode: ModePartition, From: FromCursor, HasOffsets: true, LastOffsetsByPartition: map[int32]int64{0: 42}, Namespace: "v1_dG9waWM"},
+			`{"type":"resume","mode":"partition","from":"cursor","lastOffsetsByPartition":{"0":"42"},"resume_namespace":"v1_dG9waWM"}`},
 		{NewThreadResume(map[string]uint64{"b": 2, "a": 18446744073709551615}),
 			`{"type":"resume","mode":"thread","from":"cursor","lastSequencesByThread":{"a":"18446744073709551615","b":"2"}}`},
 	}
@@ -75,6 +84,9 @@ func TestParse_RoundTripsEveryType(t *testing.T) {
 		PartitionGap(maxPart, 0, maxOff),
 		ThreadGap("", 0, maxSeq),
 		&CursorStale{Partition: maxPart, Requested: maxOff, Oldest: 0},
+		CursorOtherNamespace(0, 7, 7),
+		&ReplayComplete{Capped: true, Continuing: true, Live: true},
+		RateLimitedError(20000, 1500*time.Millisecond),
 		&ReplayComplete{Mode: ModeThread, Capped: true, LastOffsetsByPartition: map[int32]int64{1: 1}},
 		&ReplayComplete{},
 		&CursorResetComplete{},
@@ -90,7 +102,7 @@ func TestParse_RoundTripsEveryType(t *testing.T) {
 		&Resume{Mode: ModePartition, From: FromCursor, HasOffsets: true,
 			LastOffsetsByPartition: map[int32]int64{maxPart: maxOff, 0: 0},
 			HasSequences:           true, LastSequencesByThread: map[string]uint64{"": 0, "日本": maxSeq},
-			ThreadID: "t", LastSequence: ptr(uint64(0))},
+			ThreadID: "t", LastSequence: ptr(uint64(0)), Namespace: "v2_\u00e9\"\x00"},
 	)
 	for _, m := range msgs {
 		t.Run(m.Type(), func(t *testing.T) { roundTrip(t, m) })
@@ -304,9 +316,9 @@ func TestParse_WrongTypeForEveryFieldNamesTheField(t *testing.T) {
 	schemas := map[string][]member{
 		TypeCursor:      {{"partition", kindInt}, {"offset", kindInt}},
 		TypeGap:         {{"count", kindInt}, {"severity", kindString}, {"message", kindString}, {"partition", kindInt}, {"threadId", kindString}, {"fromOffset", kindInt}, {"toOffset", kindInt}, {"fromSequence", kindInt}, {"toSequence", kindInt}},
-		TypeCursorStale: {{"partition", kindInt}, {"requested", kindInt}, {"oldest", kindInt}, {"message", kindString}},
+		TypeCursorStale: {{"partition", kindInt}, {"requested", kindInt}, {"oldest", kindInt}, {"message", kindString}, {"reason", kindString}},
 		TypeReplayComplete: {{"totalReplayed", kindInt}, {"lastOffsetsByPartition", kindOffsetMap},
-			{"capped", kindBool}, {"mode", kindString}, {"reason", kindString}},
+			{"capped", kindBool}, {"mode", kindString}, {"reason", kindString}, {"continuing", kindBool}, {"live", kindBool}},
 		TypeDisconnect: {{"reason", kindString}, {"lag_in_window", kindInt}, {"cumulative_lag", kindInt},
 			{"threshold", kindInt}, {"window_secs", kindInt}, {"message", kindString}},
 		TypeError:       {{"code", kindString}, {"message", kindString}},
@@ -357,6 +369,7 @@ func TestParse_WrongTypeForEveryResumeFieldIsRejectedNotFatal(t *testing.T) {
 		{"lastSequencesByThread", []string{`1`, `"x"`, `true`, `null`, `[]`}},
 		{"threadId", []string{`1`, `true`, `null`, `{}`, `[]`}},
 		{"lastSequence", []string{`true`, `null`, `{}`, `[]`, `"abc"`, `-1`, `1.5`, `18446744073709551616`}},
+		{"resume_namespace", []string{`1`, `true`, `null`, `{}`, `[]`, `["v1_x"]`}},
 	}
 	for _, tt := range tests {
 		for _, v := range tt.values {

@@ -221,17 +221,38 @@ func checkRange(d *decoder, from, to fieldID, hasFrom, hasTo, reversed bool) {
 // DefaultCursorStaleMessage is the upstream text of cursor_stale.
 const DefaultCursorStaleMessage = "Cursor is stale; data may have been evicted. State may be incomplete."
 
-// CursorStale tells the client that a partition cursor it sent is older than
-// the oldest retained record, so history between the two is gone.
+// Reasons of a cursor_stale ("reason", our addition; absent upstream, where
+// the only cause is eviction).
+const (
+	// StaleEvicted: the records after the cursor are gone (retention).
+	StaleEvicted = "evicted"
+	// StalePastEnd: the cursor is at or beyond the partition's end, so it
+	// cannot name a record of this log: the log was recreated or damaged.
+	StalePastEnd = "past_end"
+	// StaleOtherNamespace: the resume carried a resume_namespace other than
+	// the server's, so its offsets belong to another log.
+	StaleOtherNamespace = "other_namespace"
+)
+
+// CursorStale tells the client that a partition cursor it sent cannot be
+// continued: history between it and Oldest is gone (Reason StaleEvicted or
+// empty, the upstream case, Requested < Oldest), or the cursor names no
+// record of this log at all (StalePastEnd, StaleOtherNamespace; then
+// Requested may be ≥ Oldest). Either way the records that follow start at
+// Oldest, and state the client built from that partition may be wrong.
 type CursorStale struct {
 	// Partition is the partition of the stale cursor.
 	Partition int32
 	// Requested is the offset the client asked to resume after.
 	Requested int64
-	// Oldest is the oldest offset still retained.
+	// Oldest is the oldest offset still retained: where the replay of the
+	// partition goes on.
 	Oldest int64
 	// Message is human-readable text, DefaultCursorStaleMessage upstream.
 	Message string
+	// Reason is StaleEvicted, StalePastEnd or StaleOtherNamespace
+	// ("reason", omitted when empty).
+	Reason string
 }
 
 // StaleCursor returns a CursorStale with DefaultCursorStaleMessage.
@@ -239,11 +260,27 @@ func StaleCursor(partition int32, requested, oldest int64) *CursorStale {
 	return &CursorStale{Partition: partition, Requested: requested, Oldest: oldest, Message: DefaultCursorStaleMessage}
 }
 
+// CursorPastEnd returns the cursor_stale for a cursor at or beyond the end
+// of its partition (Reason StalePastEnd); the replay goes on from oldest.
+func CursorPastEnd(partition int32, requested, oldest int64) *CursorStale {
+	return &CursorStale{Partition: partition, Requested: requested, Oldest: oldest, Reason: StalePastEnd,
+		Message: "Cursor is past the end of the partition: the log was recreated or damaged, so it names no record of this log. Replaying the partition from its oldest record; state built from it may be wrong."}
+}
+
+// CursorOtherNamespace returns the cursor_stale for a cursor stored under
+// another resume_namespace (Reason StaleOtherNamespace); the replay goes on
+// from oldest.
+func CursorOtherNamespace(partition int32, requested, oldest int64) *CursorStale {
+	return &CursorStale{Partition: partition, Requested: requested, Oldest: oldest, Reason: StaleOtherNamespace,
+		Message: "Cursor belongs to another resume_namespace (the log was recreated, or another topic or cluster). Replaying the partition from its oldest record; state built from it may be wrong."}
+}
+
 // Type returns TypeCursorStale.
 func (*CursorStale) Type() string { return TypeCursorStale }
 
 // AppendJSON appends
-// {"type":"cursor_stale","partition":P,"requested":"R","oldest":"O","message":"…"}.
+// {"type":"cursor_stale","partition":P,"requested":"R","oldest":"O","message":"…"},
+// with "reason" when set.
 func (m *CursorStale) AppendJSON(dst []byte) []byte {
 	dst = beginObject(dst, TypeCursorStale)
 	dst = appendMember(dst, namePartition)
@@ -254,19 +291,24 @@ func (m *CursorStale) AppendJSON(dst []byte) []byte {
 	dst = appendQuotedInt(dst, m.Oldest)
 	dst = appendMember(dst, nameMessage)
 	dst = appendString(dst, m.Message)
+	if m.Reason != "" {
+		dst = appendMember(dst, nameReason)
+		dst = appendString(dst, m.Reason)
+	}
 	return append(dst, '}')
 }
 
 // MarshalJSON implements json.Marshaler.
 func (m *CursorStale) MarshalJSON() ([]byte, error) { return m.AppendJSON(nil), nil }
 
-// decodeCursorStale reads a cursor_stale; all members but "message" are
-// required.
+// decodeCursorStale reads a cursor_stale; all members but "message" and
+// "reason" are required.
 func decodeCursorStale(d *decoder) *CursorStale {
 	return &CursorStale{
 		Partition: d.int32(fPartition, true),
 		Requested: d.int64(fRequested, true),
 		Oldest:    d.int64(fOldest, true),
 		Message:   d.str(fMessage, false),
+		Reason:    d.str(fReason, false),
 	}
 }

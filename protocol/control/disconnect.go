@@ -3,6 +3,8 @@ package control
 import (
 	"errors"
 	"strconv"
+	"strings"
+	"time"
 )
 
 // ReasonBackpressure is the Disconnect reason for a client that consumed too
@@ -93,7 +95,7 @@ func decodeDisconnect(d *decoder) *Disconnect {
 }
 
 // Error codes. The first four are upstream's, always followed by a
-// disconnect; the last two are our additions.
+// disconnect; the others are our additions, and the connection lives on.
 const (
 	// CodeControlFrameTooLarge: a control frame exceeded MaxControlFrameBytes.
 	CodeControlFrameTooLarge = "CONTROL_FRAME_TOO_LARGE"
@@ -109,7 +111,45 @@ const (
 	// CodeUnauthorized: the request needs credentials the client lacks, e.g.
 	// a global cursor reset without a valid admin token.
 	CodeUnauthorized = "UNAUTHORIZED"
+	// CodeResumeUnknownPartitions: a resume named partitions the topic does
+	// not have; they were ignored.
+	CodeResumeUnknownPartitions = "RESUME_UNKNOWN_PARTITIONS"
+	// CodeReplayRateLimited: the connection used up its replay allowance;
+	// its next request (or the rest of its replay) waits, and is served.
+	CodeReplayRateLimited = "REPLAY_RATE_LIMITED"
 )
+
+// maxListed bounds how many partitions an error message lists.
+const maxListed = 8
+
+// UnknownPartitionsError returns the error for a resume naming partitions
+// that do not exist (sorted; the first few are listed, then a count).
+func UnknownPartitionsError(partitions []int32) *Error {
+	var b strings.Builder
+	b.WriteString("resume names ")
+	b.WriteString(strconv.Itoa(len(partitions)))
+	b.WriteString(" partition(s) the topic does not have; ignored: ")
+	for i, p := range partitions {
+		if i == maxListed {
+			b.WriteString(", …")
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(strconv.Itoa(int(p)))
+	}
+	return &Error{Code: CodeResumeUnknownPartitions, Message: b.String()}
+}
+
+// RateLimitedError returns the error for a request that waits because its
+// connection used up its replay allowance of perSecond records a second; it
+// starts in about wait.
+func RateLimitedError(perSecond int, wait time.Duration) *Error {
+	return &Error{Code: CodeReplayRateLimited, Message: "replay limited to " + strconv.Itoa(perSecond) +
+		" records/s per connection: this request starts in about " + wait.Round(time.Millisecond).String() +
+		"; requests sent meanwhile queue, and beyond the queue are refused"}
+}
 
 // Error reports a control-plane error to the client.
 type Error struct {

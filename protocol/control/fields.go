@@ -39,6 +39,9 @@ const (
 	nameFrom                     = "from"
 	nameLastSequencesByThread    = "lastSequencesByThread"
 	nameLastSequence             = "lastSequence"
+	nameResumeNamespace          = "resume_namespace"
+	nameContinuing               = "continuing"
+	nameLive                     = "live"
 )
 
 // fieldID indexes the members collected from a frame's top-level object.
@@ -76,6 +79,9 @@ const (
 	fFrom
 	fLastSequencesByThread
 	fLastSequence
+	fResumeNamespace
+	fContinuing
+	fLive
 	numFields
 )
 
@@ -112,6 +118,9 @@ var fieldNames = [numFields]string{
 	fFrom:                     nameFrom,
 	fLastSequencesByThread:    nameLastSequencesByThread,
 	fLastSequence:             nameLastSequence,
+	fResumeNamespace:          nameResumeNamespace,
+	fContinuing:               nameContinuing,
+	fLive:                     nameLive,
 }
 
 // fieldIndex maps a wire name to its fieldID, built once from fieldNames.

@@ -21,6 +21,13 @@ func FuzzParse(f *testing.F) {
 		// Every type in upstream and hand-written forms.
 		`{"type":"resume","lastOffsetsByPartition":{"0":"42","1":7},"from":"cursor"}`,
 		`{"type":"resume","lastOffsetsByPartition":{},"from":"latest"}`,
+		`{"type":"resume","lastOffsetsByPartition":{"0":"1000000000"},"from":"cursor","resume_namespace":"v1_dG9waWM9ZA"}`,
+		`{"type":"resume","resume_namespace":{"x":1},"lastOffsetsByPartition":{"0":1}}`,
+		`{"type":"resume","resume_namespace":"","resume_namespace":"\u0000\ud800"}`,
+		`{"type":"replay_complete","totalReplayed":50,"capped":true,"continuing":true,"live":"yes","mode":"cursor"}`,
+		`{"type":"replay_complete","totalReplayed":1,"capped":false,"live":true,"mode":"cursor"}`,
+		`{"type":"cursor_stale","partition":0,"requested":"1000000000","oldest":"0","reason":"past_end"}`,
+		`{"type":"error","code":"REPLAY_RATE_LIMITED","message":"m"}`,
 		`{"type":"resume","mode":"thread","lastSequencesByThread":{"t":"18446744073709551615","u":0}}`,
 		`{"type":"resume","threadId":"t","lastSequence":9007199254740993}`,
 		`{"type":"resume","mode":"auto","from":"earliest","lastOffsetsByPartition":"x","lastSequence":"5"}`,

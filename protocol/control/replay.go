@@ -18,9 +18,21 @@ type ReplayComplete struct {
 	// the highest offset sent (for mode "latest": to the latest retained
 	// offset of every known partition). Parse returns nil for an empty object.
 	LastOffsetsByPartition map[int32]int64
-	// Capped tells that the replay stopped at the server's limit; the client
-	// should resume again from the offsets above.
+	// Capped tells that the replay stopped at the server's limit
+	// (REPLAY_MAX_TOTAL, which bounds one burst). Unless Continuing is set,
+	// the client should resume again from the offsets above.
 	Capped bool
+	// Continuing (our addition, "continuing", written only when true) tells
+	// that a capped replay goes on without another request: the server
+	// sends the rest of every unfinished partition at the pace the client
+	// reads, then a final replay_complete with Live set. A new partition
+	// resume from the client replaces that continuation.
+	Continuing bool
+	// Live (our addition, "live", written only when true) tells that every
+	// partition now flows live to this connection: the replay, and any
+	// continuation of it, is over. The totals of a final replay_complete
+	// that ends a continuation cover the whole resume.
+	Live bool
 	// Mode is FromCursor, FromEarliest, FromLatest or ModeThread.
 	Mode string
 	// Reason optionally explains the outcome, e.g. why the replay was capped
@@ -52,6 +64,14 @@ func (m *ReplayComplete) AppendJSON(dst []byte) []byte {
 		dst = appendMember(dst, nameReason)
 		dst = appendString(dst, m.Reason)
 	}
+	if m.Continuing {
+		dst = appendMember(dst, nameContinuing)
+		dst = appendBool(dst, true)
+	}
+	if m.Live {
+		dst = appendMember(dst, nameLive)
+		dst = appendBool(dst, true)
+	}
 	return append(dst, '}')
 }
 
@@ -66,6 +86,8 @@ func decodeReplayComplete(d *decoder) *ReplayComplete {
 		Capped:                 d.boolean(fCapped),
 		Mode:                   d.str(fMode, false),
 		Reason:                 d.str(fReason, false),
+		Continuing:             d.boolean(fContinuing),
+		Live:                   d.boolean(fLive),
 	}
 }
 

@@ -81,11 +81,20 @@ type Resume struct {
 	// it is kept either way so that callers can see it.
 	LastSequence *uint64
 
+	// Namespace is the optional "resume_namespace" (our addition): the
+	// resume_namespace of /version under which the client stored its
+	// cursors. A server whose current namespace differs answers every
+	// partition of LastOffsetsByPartition with cursor_stale, since the
+	// offsets name records of another log. Empty when absent; a non-string
+	// value is rejected and ignored.
+	Namespace string
+
 	// Rejected lists the problems found in the request, each a *FieldError
 	// naming the member or the entry, e.g. lastOffsetsByPartition["-1"]. The
 	// order is fixed: mode, oversized maps ignored by the mode, from,
 	// lastOffsetsByPartition, lastSequencesByThread, threadId, lastSequence,
-	// and within a map the frame order. AppendJSON ignores it.
+	// resume_namespace, and within a map the frame order. AppendJSON ignores
+	// it.
 	Rejected []error
 }
 
@@ -121,7 +130,8 @@ func (*Resume) Type() string { return TypeResume }
 
 // AppendJSON appends the request. Offsets and sequences in the maps are
 // written as decimal strings; "mode" and "from" only when non-empty; each
-// map when its Has flag is set or it has entries; "threadId" when non-empty.
+// map when its Has flag is set or it has entries; "threadId" and
+// "resume_namespace" when non-empty.
 //
 // The legacy "lastSequence" is meant for old servers that read it as a
 // number, so it is written as a JSON number, and only when it is at most
@@ -152,6 +162,10 @@ func (m *Resume) AppendJSON(dst []byte) []byte {
 	if m.LastSequence != nil && *m.LastSequence <= MaxSafeInteger {
 		dst = appendMember(dst, nameLastSequence)
 		dst = appendInt(dst, int64(*m.LastSequence))
+	}
+	if m.Namespace != "" {
+		dst = appendMember(dst, nameResumeNamespace)
+		dst = appendString(dst, m.Namespace)
 	}
 	return append(dst, '}')
 }
@@ -264,6 +278,13 @@ func decodeResume(d *decoder) (*Resume, error) {
 			rejectMember(fLastSequence, nerr.reason, nerr.class)
 		} else {
 			m.LastSequence = &n
+		}
+	}
+	if v := d.vals[fResumeNamespace]; v.Exists() {
+		if v.Type == gjson.String {
+			m.Namespace = strings.Clone(v.Str)
+		} else {
+			rejectMember(fResumeNamespace, "expected a string, got "+jsonKind(v), ErrWrongType)
 		}
 	}
 	return m, nil

@@ -82,6 +82,9 @@ type Config struct {
 	Upstream    string  // ws://host:port of an upstream websocket-server: proxy mode
 	SchemasPath string
 
+	// Replay work per client (server/hub)
+	ReplayRatePerClient int // records a second one connection may replay; 0: unlimited
+
 	// LLM prices (issue 11): the built-in table, merged with the file
 	// PricesPath names ("" for none); served at /api/prices.
 	PricesPath string

@@ -126,3 +126,27 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+func TestLoad_ReplayRatePerClient(t *testing.T) {
+	tests := []struct {
+		args []string
+		env  map[string]string
+		want int
+		err  bool
+	}{
+		{want: 20000},
+		{env: map[string]string{"REPLAY_RATE_PER_CLIENT": "0"}, want: 0},
+		{args: []string{"--replay-rate-per-client", "500"}, env: map[string]string{"REPLAY_RATE_PER_CLIENT": "7"}, want: 500},
+		{env: map[string]string{"REPLAY_RATE_PER_CLIENT": "-1"}, err: true},
+		{env: map[string]string{"REPLAY_RATE_PER_CLIENT": "fast"}, err: true},
+	}
+	for _, tt := range tests {
+		c, err := Load(tt.args, env(tt.env))
+		switch {
+		case tt.err && (err == nil || !strings.Contains(err.Error(), "REPLAY_RATE_PER_CLIENT")):
+			t.Errorf("%v %v: error %v, want one naming REPLAY_RATE_PER_CLIENT", tt.args, tt.env, err)
+		case !tt.err && (err != nil || c.ReplayRatePerClient != tt.want):
+			t.Errorf("%v %v: %v, %v; want %d", tt.args, tt.env, c, err, tt.want)
+		}
+	}
+}

@@ -212,6 +212,13 @@ var settings = []setting{
 		}},
 	{flag: "schemas-path", env: []string{"EXPECTED_SCHEMAS_PATH"}, def: "data/expected_schemas.json", help: "file the expected-schema API persists to",
 		apply: func(c *Config, v string) error { c.SchemasPath = v; return nonEmpty(v) }},
+
+	// Replay work per client (server/hub)
+	{flag: "replay-rate-per-client", env: []string{"REPLAY_RATE_PER_CLIENT"}, def: "20000",
+		help:  "records a second one WebSocket connection may replay (resumes, and the continuation of a capped replay; each request also counts as 100); a request beyond it waits and the client is told (0: unlimited)",
+		apply: func(c *Config, v string) (err error) { c.ReplayRatePerClient, err = intIn(v, 0, 100_000_000); return }},
+
+	// LLM prices (issue 11)
 	{flag: "prices", env: []string{"DASHSTREAM_PRICES"}, def: "", help: `JSON file of LLM prices in USD per million tokens, {"model": {"input_per_million": 2.5, "output_per_million": 10}}, overriding and extending the built-in table`,
 		apply: func(c *Config, v string) error {
 			c.PricesPath, c.Prices = v, pricing.Builtin()

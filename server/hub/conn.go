@@ -49,6 +49,7 @@ type conn struct {
 	// Owned by the writer goroutine.
 	sent        map[int32]int64 // newest offset sent per partition (partition replay and live)
 	blocked     map[int32]bool  // partitions a capped replay left unfinished
+	rs          replayState     // backlog, replay allowance (backlog.go)
 	windowStart time.Time
 	windowLag   int64
 	lifetimeLag int64
@@ -136,6 +137,14 @@ func (c *conn) readLoop() {
 		if err != nil {
 			if errors.Is(err, websocket.ErrMessageTooBig) {
 				c.h.m.ControlOversized.Inc()
+			}
+			if brokeProtocol(err) {
+				// coder/websocket refuses an unmasked frame or a length
+				// with its top bit set without closing: close with 1002,
+				// from the writer, as RFC 6455 §7.4.1 asks.
+				c.h.m.ClientProtocolErrors.Inc()
+				c.requestClose(nil, websocket.StatusProtocolError, closeReason("protocol error: "+err.Error()))
+				return
 			}
 			// The peer is gone or the socket closed: nothing more can be
 			// written either.
@@ -243,6 +252,7 @@ func (c *conn) writeLoop() error {
 		} else if c.cork != nil {
 			c.cork.cork()
 		}
+		reqs, page, refill := c.replayGates(live != nil)
 		select {
 		case <-c.ctx.Done():
 			return c.ctx.Err()
@@ -254,13 +264,13 @@ func (c *conn) writeLoop() error {
 			if err := c.writeText(m); err != nil {
 				return err
 			}
-		case req := <-c.reqs:
+		case req := <-reqs:
 			// A request usually arrives while the writer waits, uncorked;
 			// a replay is thousands of frames, so batch them.
 			if c.cork != nil {
 				c.cork.cork()
 			}
-			if err := c.handle(req); err != nil {
+			if err := c.takeRequest(req); err != nil {
 				return err
 			}
 			live = c.live
@@ -269,6 +279,11 @@ func (c *conn) writeLoop() error {
 				return err
 			}
 		case <-c.wake:
+		case <-page:
+			if err := c.replayWork(); err != nil {
+				return err
+			}
+		case <-refill:
 		}
 	}
 }

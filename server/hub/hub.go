@@ -15,9 +15,15 @@
 //     client never sees a duplicate or an offset going backwards;
 //   - replay paging never skips a record; every hole is filled from Kafka or
 //     reported as a gap with its exact range; cursor_stale means the data is
-//     gone from Kafka too; REPLAY_MAX_TOTAL is enforced per record, and
-//     partitions a capped replay did not finish get no live records until
-//     the client resumes them, so a cap can never hide a hole;
+//     gone from Kafka too, or that the cursor names no record of this log
+//     (past the partition's end, or another resume_namespace);
+//   - REPLAY_MAX_TOTAL is enforced per record and bounds one burst: a capped
+//     replay goes on by itself, page after page at the pace the client
+//     reads, and ends with replay_complete "live"; until a partition is
+//     caught up its live records wait in the store, so a cap never hides a
+//     hole and never leaves a partition silent;
+//   - replay work is bounded per connection (ReplayRate records a second),
+//     and a resume naming partitions that do not exist costs one error;
 //   - every send has a timeout; closes carry valid codes; cursor_reset
 //     clears the shared store only for an admin.
 package hub
@@ -52,6 +58,22 @@ type Config struct {
 	// ResumeGrace is how long a new connection's live records wait for its
 	// first request before they flow anyway (default 2 s).
 	ResumeGrace time.Duration
+	// ReplayRate bounds the replay work of one connection, in records a
+	// second (REPLAY_RATE_PER_CLIENT); its bucket holds max(ReplayRate,
+	// ReplayMaxTotal) records. Each request also costs requestCost records
+	// plus one per partition or thread it names. A request or replay page
+	// starts only while the connection is not in debt. 0: unlimited.
+	ReplayRate int
+	// Namespace is the deployment's resume_namespace (which includes the
+	// log's incarnation). A resume carrying another one gets cursor_stale
+	// for every partition of its map. Empty: not checked.
+	Namespace string
+	// Partitions lists the topic's partitions (the source's assignment;
+	// empty before it is known). A resume naming a partition that is
+	// neither listed nor in the replay store gets one error and no Kafka
+	// request. Nil or empty: partitions outside the store are looked up in
+	// Kafka.
+	Partitions func() []int32
 	// Admission of /ws connections (per-IP limit, token, Origin).
 	Admission admit.Policy
 }

@@ -9,13 +9,9 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/dashstream/dashstream/protocol/control"
-	"github.com/dashstream/dashstream/server/internal/redisserver"
 	"github.com/dashstream/dashstream/server/replay"
-	"github.com/dashstream/dashstream/server/replay/memory"
-	"github.com/dashstream/dashstream/server/replay/redisstore"
 )
 
 // TestProperty_RandomDisconnectsNeverDuplicateSkipOrGoBack runs random
@@ -30,20 +26,7 @@ func TestProperty_RandomDisconnectsNeverDuplicateSkipOrGoBack(t *testing.T) {
 		runProperty(t, nil, 1, true)
 	})
 	t.Run("redis", func(t *testing.T) {
-		rs := redisserver.Start(t)
-		rc := redis.NewClient(&redis.Options{Addr: rs.Addr()})
-		t.Cleanup(func() { rc.Close() })
-		durable, err := redisstore.New(rc, "v1_property", redisstore.Config{TTL: time.Hour, MaxEntries: 100_000})
-		if err != nil {
-			t.Fatal(err)
-		}
-		front, _ := memory.New(memory.Config{MaxRecords: 50}) // most replays come from Redis
-		tiered, err := replay.NewTiered(front, durable, replay.TieredConfig{QueueSize: 100_000})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { tiered.Close(context.Background()) })
-		runProperty(t, tiered, 2, false)
+		runProperty(t, redisTiered(t, 50), 2, false) // most replays come from Redis
 	})
 }
 

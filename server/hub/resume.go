@@ -20,6 +20,9 @@ import (
 type replayBudget struct {
 	max, total int
 	capped     bool
+	// resumeAt is the offset of the first record a capped partition replay
+	// did not send: where its continuation starts.
+	resumeAt int64
 }
 
 func (b *replayBudget) take() bool {
@@ -45,29 +48,50 @@ func (c *conn) resume(r *control.Resume) error {
 		err = c.resumeThreads(ctx, r)
 	}
 	c.h.m.ReplayLatency.WithLabelValues(r.Mode).Observe(float64(time.Since(began)) / float64(time.Millisecond))
-	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) && c.ctx.Err() == nil {
+	return c.replayEnded(ctx, err)
+}
+
+// replayEnded turns a replay that ran out of REPLAY_TIMEOUT into the
+// upstream error and a close, and one that stopped because the connection
+// must end into that ending; other outcomes pass through.
+func (c *conn) replayEnded(ctx context.Context, err error) error {
+	switch {
+	case err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) && c.ctx.Err() == nil:
 		c.requestClose(control.ReplayTimeoutError(), websocket.StatusPolicyViolation, "replay timed out")
+		return c.finish()
+	case errors.Is(err, errClosing) && c.ctx.Err() == nil:
 		return c.finish()
 	}
 	return err
 }
 
+// replayStep is one partition's part of a partition replay: from start (-1:
+// the store's oldest), re-sending what the connection already has when
+// resend is set (an explicit cursor is honoured even below what this
+// connection was sent: the client may have lost it).
+type replayStep struct {
+	p      int32
+	start  int64
+	resend bool
+}
+
 // resumePartitions is partition mode (upstream §4.2 with its defects fixed).
+// Partitions a capped burst did not finish are left to the connection's
+// backlog, which the writer goes on replaying by itself (see backlog.go).
 func (c *conn) resumePartitions(ctx context.Context, r *control.Resume) error {
 	c.h.m.ResumeRequests.WithLabelValues(control.ModePartition).Inc()
-	known, err := c.h.store.Partitions(ctx)
-	if err != nil && len(known) == 0 {
-		c.h.log.Warn("replay store partitions unavailable", "err", err)
-	}
-	set := map[int32]bool{}
-	for _, p := range known {
-		set[p] = true
-	}
-	for p := range r.LastOffsetsByPartition {
-		set[p] = true
-	}
-	partitions := slices.Sorted(maps.Keys(set))
+	c.endBacklog() // a new resume is served by itself alone
 	c.blocked = map[int32]bool{}
+	partitions, unknown := c.partitionsFor(ctx, r.LastOffsetsByPartition)
+	c.spend(requestCost + len(r.LastOffsetsByPartition))
+	if len(unknown) > 0 {
+		c.h.m.ResumeUnknownPartitions.Inc()
+		c.warnOnce(warnUnknownPartitions, "resume named partitions the topic does not have; answered with an error",
+			"ip", c.ip, "count", len(unknown), "first", unknown[0])
+		if err := c.writeText(control.UnknownPartitionsError(unknown)); err != nil {
+			return err
+		}
+	}
 
 	if r.From == control.FromLatest {
 		latest := map[int32]int64{}
@@ -79,45 +103,153 @@ func (c *conn) resumePartitions(ctx context.Context, r *control.Resume) error {
 				c.sent[p] = max(c.sent[p], newest)
 			}
 		}
-		return c.writeText(&control.ReplayComplete{LastOffsetsByPartition: latest, Mode: control.FromLatest})
+		return c.writeText(&control.ReplayComplete{LastOffsetsByPartition: latest, Mode: control.FromLatest, Live: true})
 	}
 
-	budget := &replayBudget{max: c.h.cfg.ReplayMaxTotal}
+	plan, err := c.planPartitions(ctx, r, partitions)
+	if err != nil {
+		return err
+	}
+	budget := &replayBudget{max: c.burst(c.h.cfg.ReplayMaxTotal)}
 	replayed := map[int32]int64{}
-	for i, p := range partitions {
-		start := int64(-1) // the store's oldest: earliest, or a partition the client does not know
-		if cur, ok := r.LastOffsetsByPartition[p]; ok && r.From == control.FromCursor {
-			start = cur + 1
-			// The client has everything up to its cursor: never send it
-			// anything older on this partition, live or replayed.
-			if prev, ok := c.sent[p]; !ok || prev < cur {
-				c.sent[p] = cur
-			}
-		}
-		// An explicit cursor is honoured even below what this connection
-		// was already sent (the client may have lost it); earliest and
-		// partitions new to the client never resend.
-		if err := c.replayPartition(ctx, p, start, start >= 0, budget, replayed); err != nil {
+	for i, st := range plan {
+		if err := c.replayPartition(ctx, st.p, st.start, st.resend, budget, replayed); err != nil {
 			return err
 		}
 		if budget.capped {
-			for _, q := range partitions[i:] {
-				c.blocked[q] = true
-			}
+			rest := append([]replayStep{{p: st.p, start: budget.resumeAt, resend: st.resend}}, plan[i+1:]...)
+			c.startBacklog(r.From, rest, int64(budget.total), replayed)
 			break
 		}
 	}
+	c.spend(budget.total)
 	done := &control.ReplayComplete{
 		TotalReplayed:          int64(budget.total),
 		LastOffsetsByPartition: replayed,
 		Capped:                 budget.capped,
+		Continuing:             budget.capped,
+		Live:                   !budget.capped,
 		Mode:                   r.From,
 	}
 	if budget.capped {
-		done.Reason = "REPLAY_MAX_TOTAL reached: resume again from lastOffsetsByPartition to continue; unfinished partitions get no live records until then"
+		done.Reason = "this burst stopped at the replay limit (REPLAY_MAX_TOTAL or the connection's replay rate); " +
+			"the server sends the rest by itself, at the pace the client reads, then replay_complete with live=true"
 	}
 	c.h.m.ReplayMessages.WithLabelValues(control.ModePartition).Add(float64(budget.total))
 	return c.writeText(done)
+}
+
+// partitionsFor returns the partitions a partition resume covers, sorted:
+// every partition the replay store knows, every partition of the topic,
+// and those of the client's map that exist. A partition of the map that
+// exists nowhere is returned in unknown (sorted) and costs no request to
+// Kafka. Until the topic's partitions are known (no Config.Partitions, or
+// the source is not assigned yet) every partition of the map is taken, as
+// upstream, so a client reconnecting to a restarting gateway is still
+// served from Kafka.
+func (c *conn) partitionsFor(ctx context.Context, offsets map[int32]int64) (partitions, unknown []int32) {
+	known, err := c.h.store.Partitions(ctx)
+	if err != nil && len(known) == 0 {
+		c.warnOnce(warnStore, "replay store partitions unavailable", "err", err)
+	}
+	set := map[int32]bool{}
+	for _, p := range known {
+		set[p] = true
+	}
+	var topic []int32
+	if c.h.cfg.Partitions != nil {
+		topic = c.h.cfg.Partitions()
+	}
+	for _, p := range topic {
+		set[p] = true
+	}
+	for p := range offsets {
+		switch {
+		case set[p]:
+		case len(topic) == 0:
+			set[p] = true
+		default:
+			unknown = append(unknown, p)
+		}
+	}
+	slices.Sort(unknown)
+	return slices.Sorted(maps.Keys(set)), unknown
+}
+
+// planPartitions decides where each partition's replay starts. With "from":
+// "cursor", a cursor the log cannot hold (past the partition's end, or
+// stored under another resume_namespace) is answered with cursor_stale
+// before anything is replayed, and its partition replays from the oldest
+// record retained, as if the client never had it.
+func (c *conn) planPartitions(ctx context.Context, r *control.Resume, partitions []int32) ([]replayStep, error) {
+	otherNamespace := r.Namespace != "" && c.h.cfg.Namespace != "" && r.Namespace != c.h.cfg.Namespace
+	plan := make([]replayStep, 0, len(partitions))
+	for _, p := range partitions {
+		cur, has := r.LastOffsetsByPartition[p]
+		if !has || r.From != control.FromCursor {
+			// Earliest, or a partition the client does not know: the
+			// store's oldest when the replay reaches it, and never anything
+			// this connection was sent.
+			plan = append(plan, replayStep{p: p, start: -1})
+			continue
+		}
+		oldest, newest, ok, err := c.h.store.Bounds(ctx, p)
+		if err != nil && !ok {
+			c.warnOnce(warnStore, "replay store bounds unavailable", "partition", p, "err", err)
+		}
+		var stale func(p int32, requested, oldest int64) *control.CursorStale
+		switch {
+		case otherNamespace:
+			stale = control.CursorOtherNamespace
+		case c.pastEnd(ctx, p, cur, newest, ok):
+			stale = control.CursorPastEnd
+		}
+		if stale == nil {
+			// The client has everything up to its cursor: never send it
+			// anything older on this partition, live or replayed.
+			if prev, seen := c.sent[p]; !seen || prev < cur {
+				c.sent[p] = cur
+			}
+			plan = append(plan, replayStep{p: p, start: cur + 1, resend: true})
+			continue
+		}
+		c.h.m.CursorStale.Inc()
+		// The notice names where the partition restarts, so a capped
+		// replay's continuation reaching it later starts there too and
+		// reports whatever was evicted meanwhile.
+		from := int64(-1)
+		if ok {
+			from = oldest
+		} else {
+			oldest = 0
+		}
+		if err := c.writeText(stale(p, cur, oldest)); err != nil {
+			return nil, err
+		}
+		plan = append(plan, replayStep{p: p, start: from, resend: true})
+	}
+	return plan, nil
+}
+
+// pastEnd reports whether cursor cur names no record of partition p: it is
+// at or beyond the partition's high watermark, which only grows, so a record
+// arriving meanwhile cannot make a valid cursor look stale. The store is
+// asked first (a cursor it holds is valid); Kafka only for a cursor ahead of
+// the store. When neither can tell (Kafka unreachable, nothing stored) the
+// cursor is trusted.
+func (c *conn) pastEnd(ctx context.Context, p int32, cur, storeNewest int64, stored bool) bool {
+	if stored && cur <= storeNewest {
+		return false
+	}
+	if c.h.deep == nil {
+		return stored // the store is the whole log
+	}
+	_, high, err := c.h.deep.Bounds(ctx, p)
+	if err != nil {
+		c.warnOnce(warnDeep, "cannot check a resume cursor against Kafka", "partition", p, "err", err)
+		return false
+	}
+	return cur >= high
 }
 
 // replayPartition sends partition p from offset start (-1: the store's
@@ -135,6 +267,7 @@ func (c *conn) replayPartition(ctx context.Context, p int32, start int64, resend
 			return nil
 		}
 		if !budget.take() {
+			budget.resumeAt = rec.Offset
 			return errCapped
 		}
 		if err := c.writePair(rec); err != nil {
@@ -149,7 +282,7 @@ func (c *conn) replayPartition(ctx context.Context, p int32, start int64, resend
 
 	oldest, newest, ok, err := c.h.store.Bounds(ctx, p)
 	if err != nil && !ok {
-		c.h.log.Warn("replay store bounds unavailable", "partition", p, "err", err)
+		c.warnOnce(warnStore, "replay store bounds unavailable", "partition", p, "err", err)
 	}
 	if start < 0 {
 		if !ok {
@@ -281,7 +414,7 @@ func (c *conn) unavailable(ctx context.Context, p int32, from, to int64, err err
 	if ctx.Err() != nil {
 		return from, err
 	}
-	c.h.log.Warn("deep replay unavailable", "partition", p, "from", from, "to", to, "err", err)
+	c.warnOnce(warnDeep, "deep replay unavailable", "partition", p, "from", from, "to", to, "err", err)
 	if to == math.MaxInt64 {
 		return from, nil
 	}
@@ -292,7 +425,7 @@ func (c *conn) unavailable(ctx context.Context, p int32, from, to int64, err err
 // cursor_stale when the hole is in front of everything retained (the data is
 // gone), a gap with the exact range otherwise.
 func (c *conn) reportMissing(p int32, from, to, oldest int64, leading bool) error {
-	if leading {
+	if leading && from > 0 { // from 0 there is no cursor to call stale: a gap
 		c.h.m.CursorStale.Inc()
 		return c.writeText(control.StaleCursor(p, from-1, max(oldest, to+1)))
 	}
@@ -310,7 +443,8 @@ func (c *conn) reportMissing(p int32, from, to, oldest int64, leading bool) erro
 func (c *conn) resumeThreads(ctx context.Context, r *control.Resume) error {
 	c.h.m.ResumeRequests.WithLabelValues(control.ModeThread).Inc()
 	cursors := r.ThreadCursors()
-	budget := &replayBudget{max: c.h.cfg.ReplayMaxTotal}
+	budget := &replayBudget{max: c.burst(c.h.cfg.ReplayMaxTotal)}
+	defer func() { c.spend(requestCost + len(cursors) + budget.total) }()
 	seen := map[[2]int64]bool{}
 	for _, th := range slices.Sorted(maps.Keys(cursors)) {
 		tid := replay.NormalizeThreadID(th)
@@ -327,7 +461,7 @@ func (c *conn) resumeThreads(ctx context.Context, r *control.Resume) error {
 	c.h.m.ReplayMessages.WithLabelValues(control.ModeThread).Add(float64(budget.total))
 	done := &control.ReplayComplete{TotalReplayed: int64(budget.total), Mode: control.ModeThread, Capped: budget.capped}
 	if budget.capped {
-		done.Reason = "REPLAY_MAX_TOTAL reached: resume the threads again from their last sequences to continue"
+		done.Reason = "replay limit reached (REPLAY_MAX_TOTAL or the connection's replay rate): resume the threads again from their last sequences to continue"
 	}
 	return c.writeText(done)
 }
@@ -413,6 +547,8 @@ func lowestSeq(rec replay.Record, tid string) uint64 {
 func (c *conn) cursorReset(r *control.CursorReset) error {
 	ctx, cancel := context.WithTimeout(c.ctx, c.h.cfg.ReplayTimeout)
 	defer cancel()
+	c.spend(requestCost)
+	c.endBacklog()
 	latest := map[int32]int64{}
 	parts, _ := c.h.store.Partitions(ctx)
 	for _, p := range parts {

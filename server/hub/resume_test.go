@@ -211,7 +211,7 @@ func join(s []string) string {
 	return out
 }
 
-func TestResume_CapIsPerRecordAndBlocksUnfinishedPartitions(t *testing.T) {
+func TestResume_CapBoundsOneBurstAndTheRestFollowsByItself(t *testing.T) {
 	g := newGateway(t, Config{ReplayMaxTotal: 7}, nil, nil, nil)
 	g.produce(0, 10)
 	g.produce(1, 10)
@@ -219,42 +219,65 @@ func TestResume_CapIsPerRecordAndBlocksUnfinishedPartitions(t *testing.T) {
 	c.send(partitionResume(control.FromEarliest, nil))
 	events, done := until[*control.ReplayComplete](c)
 	if got := offsets(recordsOf(events)); got != span(0, 0, 6) {
-		t.Fatalf("capped replay sent %s, want exactly 7 records", got)
+		t.Fatalf("capped burst sent %s, want exactly 7 records", got)
 	}
-	if !done.Capped || done.TotalReplayed != 7 || done.Reason == "" || done.LastOffsetsByPartition[0] != 6 {
+	if !done.Capped || !done.Continuing || done.Live || done.TotalReplayed != 7 || done.Reason == "" || done.LastOffsetsByPartition[0] != 6 {
 		t.Fatalf("replay_complete %s", done.AppendJSON(nil))
 	}
-	// Unfinished partitions get no live records: that would hide the hole
-	// between the cap and the live position. (A stray record would show up
-	// in the exact sequences checked below.)
+	// The client sends nothing more: the rest comes in pages of at most the
+	// cap, the unfinished partitions in turn, then the notice that it is live.
+	events, done = until[*control.ReplayComplete](c)
+	if got, want := offsets(recordsOf(events)), span(0, 7, 9)+" "+span(1, 0, 6)+" "+span(1, 7, 9); got != want {
+		t.Fatalf("continuation sent %s, want %s", got, want)
+	}
+	if done.Capped || done.Continuing || !done.Live || done.TotalReplayed != 20 || done.Mode != control.FromEarliest ||
+		done.LastOffsetsByPartition[0] != 9 || done.LastOffsetsByPartition[1] != 9 {
+		t.Fatalf("final replay_complete %s", done.AppendJSON(nil))
+	}
+	g.produce(1, 1)
+	g.produce(0, 1)
+	if got := offsets(c.records(2)); got != "1/10 0/10" {
+		t.Errorf("live after the continuation: %s", got)
+	}
+}
+
+func TestResume_ANewResumeReplacesTheContinuation(t *testing.T) {
+	// A slow replay allowance keeps the continuation waiting (its first
+	// page needs 2 s of allowance), so the new resume surely arrives first.
+	g := newGateway(t, Config{ReplayMaxTotal: 5, ReplayRate: 50}, nil, nil, nil)
+	g.produce(0, 10)
+	g.produce(1, 10)
+	c := g.dial(nil)
+	c.send(partitionResume(control.FromEarliest, nil))
+	_, done := until[*control.ReplayComplete](c)
+	if !done.Capped || !done.Continuing {
+		t.Fatalf("replay_complete %s", done.AppendJSON(nil))
+	}
+	c.send(partitionResume(control.FromLatest, nil))
+	events, done := until[*control.ReplayComplete](c)
+	if done.Mode != control.FromLatest || !done.Live {
+		t.Fatalf("the new resume was answered with %s", done.AppendJSON(nil))
+	}
+	var told bool
+	for _, e := range events {
+		if e.msg == nil {
+			t.Fatalf("the replaced continuation still sent %s", e)
+		}
+		if m, ok := e.msg.(*control.Error); ok && m.Code == control.CodeReplayRateLimited {
+			told = true
+		}
+	}
+	if !told {
+		t.Errorf("the waiting request was not told why: %v", events)
+	}
 	g.produce(0, 1)
 	g.produce(1, 1)
+	if got := offsets(c.records(2)); got != "0/10 1/10" {
+		t.Errorf("after the new resume: %s", got)
+	}
 	c.send(&control.Ping{})
 	if e := c.mustNext(); e.msg == nil || e.msg.Type() != control.TypePong {
-		t.Fatalf("a capped partition received %s before being resumed", e)
-	}
-	// Resuming from where the cap stopped continues exactly.
-	c.send(partitionResume(control.FromCursor, done.LastOffsetsByPartition))
-	events, done = until[*control.ReplayComplete](c)
-	if got := offsets(recordsOf(events)); got != span(0, 7, 10)+" "+span(1, 0, 2) {
-		t.Fatalf("second replay sent %s", got)
-	}
-	if !done.Capped {
-		t.Fatal("second replay should be capped too (7 of 15)")
-	}
-	c.send(partitionResume(control.FromCursor, map[int32]int64{0: 10, 1: 2}))
-	events, done = until[*control.ReplayComplete](c)
-	if got := offsets(recordsOf(events)); got != span(1, 3, 9) || !done.Capped {
-		t.Fatalf("third replay sent %s (capped %v)", got, done.Capped)
-	}
-	c.send(partitionResume(control.FromCursor, done.LastOffsetsByPartition))
-	events, done = until[*control.ReplayComplete](c)
-	if got := offsets(recordsOf(events)); got != "1/10" || done.Capped {
-		t.Fatalf("fourth replay sent %s (capped %v)", got, done.Capped)
-	}
-	g.produce(1, 1)
-	if got := offsets(c.records(1)); got != "1/11" {
-		t.Errorf("live after the last resume: %s", got)
+		t.Fatalf("the replaced continuation went on: %s", e)
 	}
 }
 

@@ -64,6 +64,11 @@ type Gateway struct {
 	CursorStale       prometheus.Counter       // ours
 	CatchUps          prometheus.Counter       // ours: live-queue overflows healed from the replay store
 
+	// Hostile or abusive clients (ours).
+	ReplayRateLimited       prometheus.Counter // requests and replay pages that waited for their connection's allowance
+	ResumeUnknownPartitions prometheus.Counter // resumes naming partitions the topic does not have
+	ClientProtocolErrors    prometheus.Counter // connections closed with 1002 for breaking the WebSocket protocol
+
 	start time.Time
 }
 
@@ -127,6 +132,9 @@ func New() *Gateway {
 	g.DeepReplayRecords = f.counter("dashstream_gateway_deep_replay_records_total", "Records replayed from Kafka because the replay store no longer held them.")
 	g.CursorStale = f.counter("dashstream_gateway_cursor_stale_total", "Resumes whose cursor pointed at data gone from Kafka too.")
 	g.CatchUps = f.counter("dashstream_gateway_client_catchups_total", "Client live-queue overflows healed by replaying from the store.")
+	g.ReplayRateLimited = f.counter("dashstream_gateway_replay_rate_limited_total", "Client requests and replay pages that waited for the connection's replay allowance.")
+	g.ResumeUnknownPartitions = f.counter("dashstream_gateway_resume_unknown_partitions_total", "Resumes naming partitions the topic does not have.")
+	g.ClientProtocolErrors = f.counter("dashstream_gateway_client_protocol_errors_total", "Connections closed with 1002 because the client broke the WebSocket protocol.")
 
 	r.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "websocket_uptime_seconds", Help: "Seconds since the gateway started.",
