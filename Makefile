@@ -81,10 +81,13 @@ test-native:
 test-wasm:
 	GOOS=js GOARCH=wasm $(GO) test -count=1 -exec wasmbrowsertest $(WASM_PKGS) 2>&1 | { grep -Ev '$(WASM_NOISE)' || true; }
 
-## bench: benchmarks with baselines measured in the same run, natively and (decode, apply loop) in headless Chromium.
-bench: deps
-	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./protocol/... ./server/... ./app/...
-	GOOS=js GOARCH=wasm $(GO) test -exec wasmbrowsertest -run '^$$' -bench . -benchmem -count=1 ./protocol/ ./protocol/runstate/ 2>&1 | { grep -Ev '$(WASM_NOISE)' || true; }
+## bench: benchmarks with baselines measured in the same run, natively and (decode, apply loop) in headless
+## Chromium, ending with one table of every figure (tools/benchtable; also saved in testout/bench.txt).
+bench: deps wasm-release
+	@mkdir -p testout
+	{ $(GO) test -run '^$$' -bench . -benchmem -count=1 ./protocol/... ./server/... ./app/... 2>&1; \
+	  GOOS=js GOARCH=wasm $(GO) test -exec wasmbrowsertest -run '^$$' -bench . -benchmem -count=1 ./protocol/ ./protocol/runstate/ 2>&1 | { grep -Ev '$(WASM_NOISE)' || true; }; \
+	} | $(GO) run ./tools/benchtable -wasm web/app.wasm.br | tee testout/bench.txt
 
 ## soak: the gateway process with the demo, Redis and a 1 MiB log for SOAK (default 30m): RSS, fds and goroutines stay flat, every record is accounted for.
 SOAK ?= 30m

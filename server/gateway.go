@@ -291,6 +291,9 @@ func (g *gateway) startPipeline(ctx context.Context, cfg *config.Config, m *metr
 	g.closers = append(g.closers, func(context.Context) { fetcher.Close() })
 
 	var h *hub.Hub
+	// Offsets the source skips as unreadable reach connected clients as a
+	// gap, in order with the records (h is set before the source runs).
+	srcCfg.OnGap = func(gp source.Gap) { h.PublishGap(gp.Partition, gp.From, gp.To) }
 	sink := func(rec replay.Record) {
 		// The store first: a client that misses the record live finds it there.
 		if err := store.Append(ctx, rec); err != nil {

@@ -77,14 +77,16 @@ func (c *conn) endBacklog() {
 // finished the client gets replay_complete with live=true, totals of the
 // whole resume.
 func (c *conn) continueReplay() error {
-	for n := len(c.live); n > 0; n-- {
-		if err := c.forward(<-c.live); err != nil {
+	for n := c.live.len(); n > 0; n-- {
+		rec, ok := c.live.pop()
+		if !ok {
+			break
+		}
+		if err := c.forward(rec); err != nil {
 			return err
 		}
 	}
-	if c.cork != nil {
-		c.cork.cork()
-	}
+	c.batch()
 	bl := c.rs.backlog
 	bl.turn %= len(bl.steps)
 	st := &bl.steps[bl.turn]
@@ -155,9 +157,7 @@ func (c *conn) takeRequest(req control.Message) error {
 func (c *conn) replayWork() error {
 	if req := c.rs.waiting; req != nil {
 		c.rs.waiting = nil
-		if c.cork != nil {
-			c.cork.cork()
-		}
+		c.batch()
 		return c.handle(req)
 	}
 	return c.continueReplay()

@@ -153,7 +153,7 @@ func stuckClientGaps(t *testing.T) (alone, beside time.Duration) {
 	g.hub.mu.RLock()
 	stuck := 0
 	for c := range g.hub.conns {
-		if len(c.live) > 10 || c.lagging.Load() {
+		if c.live.len() > 10 || c.lagging.Load() {
 			stuck++
 		}
 	}

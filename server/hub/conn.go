@@ -34,10 +34,9 @@ type conn struct {
 	quit   chan struct{}     // closed when the connection must end
 	bye    chan closeRequest // the final message and close code, set once
 
-	live chan replay.Record   // live records, bounded
+	live *liveQueue           // live records, bounded
 	ctrl chan control.Message // replies from the reader (pong, error), bounded
 	reqs chan control.Message // resume and cursor_reset, bounded
-	wake chan struct{}        // the live queue overflowed
 
 	lagging atomic.Bool
 	lagMu   sync.Mutex
@@ -47,6 +46,7 @@ type conn struct {
 	closeOnce sync.Once
 
 	// Owned by the writer goroutine.
+	scratch     []byte          // replayed records are framed here
 	sent        map[int32]int64 // newest offset sent per partition (partition replay and live)
 	blocked     map[int32]bool  // partitions a capped replay left unfinished
 	rs          replayState     // backlog, replay allowance (backlog.go)
@@ -68,10 +68,9 @@ func (h *Hub) serve(ws *websocket.Conn, cork *corkConn, ip string, admin bool) {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &conn{
 		h: h, ws: ws, cork: cork, ip: ip, admin: admin, ctx: ctx, cancel: cancel,
-		live:        make(chan replay.Record, h.cfg.ClientQueue),
+		live:        newLiveQueue(h.cfg.ClientQueue),
 		ctrl:        make(chan control.Message, 16),
 		reqs:        make(chan control.Message, 4),
-		wake:        make(chan struct{}, 1),
 		quit:        make(chan struct{}),
 		bye:         make(chan closeRequest, 1),
 		lagFrom:     map[int32]int64{},
@@ -234,51 +233,53 @@ func (c *conn) request(m control.Message) {
 // queue, so a resume is never preceded by newer live records (which would
 // make offsets go backwards) and the records it replays are filtered out of
 // the queue.
+//
+// The select is on the writer's hot path (once per record per client), and
+// its cost grows with its cases: it waits on quit alone for the end (ctx is
+// only cancelled after quit is closed), and the grace timer drops out once
+// it has served.
 func (c *conn) writeLoop() error {
-	var live <-chan replay.Record
+	var live <-chan struct{} // the live queue's token, once records may flow
 	grace := time.NewTimer(c.h.cfg.ResumeGrace)
 	defer grace.Stop()
+	graceC := grace.C
 	for {
 		if live != nil && c.lagging.Load() {
+			c.batch()
 			if err := c.catchUp(); err != nil {
 				return err
 			}
 		}
-		// Batch writes while work is queued; send them before waiting.
-		if len(c.live) == 0 && len(c.ctrl) == 0 && len(c.reqs) == 0 {
+		// Frames are batched while there is work; send them before waiting.
+		if len(c.ctrl) == 0 && len(c.reqs) == 0 && (live == nil || c.live.len() == 0) {
 			if err := c.flush(); err != nil {
 				return err
 			}
-		} else if c.cork != nil {
-			c.cork.cork()
 		}
 		reqs, page, refill := c.replayGates(live != nil)
 		select {
-		case <-c.ctx.Done():
-			return c.ctx.Err()
 		case <-c.quit:
 			return c.finish()
-		case <-grace.C:
-			live = c.live
+		case <-graceC:
+			live, graceC = c.live.ready, nil
 		case m := <-c.ctrl:
+			c.batch()
 			if err := c.writeText(m); err != nil {
 				return err
 			}
 		case req := <-reqs:
-			// A request usually arrives while the writer waits, uncorked;
-			// a replay is thousands of frames, so batch them.
-			if c.cork != nil {
-				c.cork.cork()
-			}
+			c.batch()
 			if err := c.takeRequest(req); err != nil {
 				return err
 			}
-			live = c.live
-		case rec := <-live:
-			if err := c.forward(rec); err != nil {
+			live, graceC = c.live.ready, nil
+		case <-live:
+			// Also the wake-up of a client that began lagging: the loop's
+			// top catches it up.
+			c.batch()
+			if err := c.forwardQueued(); err != nil {
 				return err
 			}
-		case <-c.wake:
 		case <-page:
 			if err := c.replayWork(); err != nil {
 				return err
@@ -288,29 +289,103 @@ func (c *conn) writeLoop() error {
 	}
 }
 
+// liveBatch is the most live records the writer sends before it looks at
+// its other work (control replies, requests, a close).
+const liveBatch = 64
+
+// forwardQueued sends queued live records, at most liveBatch; it leaves the
+// queue's token for the rest.
+func (c *conn) forwardQueued() error {
+	for range liveBatch {
+		rec, ok := c.live.pop()
+		if !ok {
+			return nil
+		}
+		if err := c.forward(rec); err != nil {
+			return err
+		}
+	}
+	c.live.signal()
+	return nil
+}
+
+// batch makes the frames that follow reach the socket together, at the next
+// flush (the writer flushes before it waits): a record's cursor and value
+// then cost one system call, not two, and a replay a few per page.
+func (c *conn) batch() {
+	if c.cork != nil {
+		c.cork.cork()
+	}
+}
+
 // forward sends a live record unless this connection already has it (a
 // replay sent it) or a capped replay left its partition unfinished.
-func (c *conn) forward(rec replay.Record) error {
+func (c *conn) forward(rec liveRecord) error {
 	if c.blocked[rec.Partition] {
 		return nil
+	}
+	if rec.gap != nil {
+		return c.forwardGap(rec)
 	}
 	if last, ok := c.sent[rec.Partition]; ok && rec.Offset <= last {
 		return nil
 	}
-	if err := c.writePair(rec); err != nil {
+	var err error
+	if c.cork != nil {
+		err = c.writeWire(rec.wire)
+	} else {
+		err = c.writePair(rec.Record)
+	}
+	if err != nil {
 		return err
 	}
 	c.sent[rec.Partition] = rec.Offset
 	return nil
 }
 
+// forwardGap tells the client of a hole the source skipped, unless it is
+// already past it; the hole counts as sent, so nothing older follows.
+func (c *conn) forwardGap(rec liveRecord) error {
+	last, ok := c.sent[rec.Partition]
+	if ok && last >= rec.gapTo {
+		return nil
+	}
+	g := *rec.gap
+	if ok && last >= rec.Offset {
+		from := last + 1
+		g = *control.PartitionGap(rec.Partition, from, rec.gapTo)
+		g.Message = rec.gap.Message
+	}
+	if err := c.writeText(&g); err != nil {
+		return err
+	}
+	c.sent[rec.Partition] = rec.gapTo
+	return nil
+}
+
 // writePair sends the cursor frame and the value back to back.
 func (c *conn) writePair(rec replay.Record) error {
-	cursor := (&control.Cursor{Partition: rec.Partition, Offset: rec.Offset}).AppendJSON(make([]byte, 0, 64))
+	if c.cork != nil {
+		c.scratch = appendPair(c.scratch[:0], rec)
+		err := c.writeWire(c.scratch)
+		if cap(c.scratch) > corkLimit {
+			c.scratch = nil // a huge value: do not keep its buffer
+		}
+		return err
+	}
+	cursor := (&control.Cursor{Partition: rec.Partition, Offset: rec.Offset}).AppendJSON(nil)
 	if err := c.write(websocket.MessageText, cursor); err != nil {
 		return err
 	}
 	return c.write(websocket.MessageBinary, rec.Value)
+}
+
+// writeWire sends frames framed by appendPair, through the cork.
+func (c *conn) writeWire(wire []byte) error {
+	if _, err := c.cork.Write(wire); err != nil {
+		return c.sendError(err, false)
+	}
+	return nil
 }
 
 func (c *conn) writeText(m control.Message) error {
@@ -320,6 +395,19 @@ func (c *conn) writeText(m control.Message) error {
 // write sends one frame within the send timeout (M-1029): a client that
 // stops reading is dropped, on every path.
 func (c *conn) write(typ websocket.MessageType, data []byte) error {
+	if c.cork != nil {
+		// Every write to the socket under the cork carries the send timeout
+		// as its deadline, and the library's locks give up when the socket
+		// closes: the frame needs no timer of its own. A context without
+		// Done spares two allocations and a timer per frame, which thousands
+		// of clients at tens of records per second would pay (issue 13 §3).
+		// The cost: a write blocked when the connection ends is cut by its
+		// deadline, not at once.
+		if err := c.ws.Write(context.Background(), typ, data); err != nil {
+			return c.sendError(err, false)
+		}
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(c.ctx, c.h.cfg.SendTimeout)
 	defer cancel()
 	err := c.ws.Write(ctx, typ, data)

@@ -48,13 +48,14 @@ func (c *corkConn) Write(p []byte) (int, error) {
 	return c.write(p)
 }
 
+// write sends p within the timeout. The deadline is left in place after the
+// write: every write sets its own, and clearing it would cost a second timer
+// update per system call.
 func (c *corkConn) write(p []byte) (int, error) {
 	if err := c.Conn.SetWriteDeadline(time.Now().Add(c.timeout)); err != nil {
 		return 0, err
 	}
-	n, err := c.Conn.Write(p)
-	c.Conn.SetWriteDeadline(time.Time{})
-	return n, err
+	return c.Conn.Write(p)
 }
 
 func (c *corkConn) flushLocked() error {
@@ -105,5 +106,8 @@ func (w *corkingWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	w.conn = &corkConn{Conn: nc, timeout: w.timeout}
-	return w.conn, bufio.NewReadWriter(brw.Reader, bufio.NewWriterSize(w.conn, 4096)), nil
+	// The library's writer buffer only sees control messages (records are
+	// framed by appendPair and written to the cork directly), so it can be
+	// small: every connection keeps one.
+	return w.conn, bufio.NewReadWriter(brw.Reader, bufio.NewWriterSize(w.conn, 1024)), nil
 }

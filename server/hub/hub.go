@@ -37,6 +37,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/dashstream/dashstream/protocol/control"
 	"github.com/dashstream/dashstream/server/admit"
 	"github.com/dashstream/dashstream/server/metrics"
 	"github.com/dashstream/dashstream/server/replay"
@@ -151,8 +152,31 @@ func New(cfg Config, store replay.Store, deep Deep, skips Skips, m *metrics.Gate
 func (h *Hub) Publish(rec replay.Record) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
+	if len(h.conns) == 0 {
+		return
+	}
+	live := liveRecord{Record: rec, wire: appendPair(make([]byte, 0, pairSize(rec)), rec)}
 	for c := range h.conns {
-		c.offer(rec)
+		c.offer(live)
+	}
+}
+
+// PublishGap tells every connected client, in order with the records, that
+// offsets from..to (inclusive) of partition will never arrive: the source
+// skipped them because they could not be read. A client that is lagging, or
+// catching up after a capped replay, learns of the hole from the store's
+// replay instead, which reports every hole inside a page.
+func (h *Hub) PublishGap(partition int32, from, to int64) {
+	if to < from {
+		return
+	}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	g := control.PartitionGap(partition, from, to)
+	g.Message = "records could not be read from Kafka and were skipped"
+	live := liveRecord{Record: replay.Record{Partition: partition, Offset: from}, gapTo: to, gap: g}
+	for c := range h.conns {
+		c.offer(live)
 	}
 }
 

@@ -10,20 +10,15 @@ import (
 
 	"github.com/dashstream/dashstream/protocol/control"
 	"github.com/dashstream/dashstream/server/metrics"
-	"github.com/dashstream/dashstream/server/replay"
 )
 
 // offer queues a live record without blocking. When the client's queue is
 // full the record is not lost: the connection switches to lagging, records
 // where each partition's miss began, and the writer catches up from the
 // replay store (which already holds the record).
-func (c *conn) offer(rec replay.Record) {
-	if !c.lagging.Load() {
-		select {
-		case c.live <- rec:
-			return
-		default:
-		}
+func (c *conn) offer(rec liveRecord) {
+	if !c.lagging.Load() && c.live.push(rec) {
+		return
 	}
 	c.lagMu.Lock()
 	if _, ok := c.lagFrom[rec.Partition]; !ok {
@@ -35,10 +30,7 @@ func (c *conn) offer(rec replay.Record) {
 	c.h.dropped.Add(1)
 	c.h.m.DroppedMessages.WithLabelValues("lagged_receiver").Inc()
 	if first {
-		select {
-		case c.wake <- struct{}{}:
-		default:
-		}
+		c.live.signal() // wakes the writer, which catches up first
 	}
 }
 
@@ -50,14 +42,13 @@ func (c *conn) offer(rec replay.Record) {
 // none falls between. A client lagging past the threshold in the window is
 // disconnected instead.
 func (c *conn) catchUp() error {
-	for drained := false; !drained; {
-		select {
-		case rec := <-c.live:
-			if err := c.forward(rec); err != nil {
-				return err
-			}
-		default:
-			drained = true
+	for {
+		rec, ok := c.live.pop()
+		if !ok {
+			break
+		}
+		if err := c.forward(rec); err != nil {
+			return err
 		}
 	}
 	c.lagMu.Lock()

@@ -348,3 +348,52 @@ func TestPager_SizesPagesByValueBytes(t *testing.T) {
 		t.Errorf("an empty page changed the limit: %d", pg.limit)
 	}
 }
+
+// Offsets the source skipped as unreadable reach live clients as a gap with
+// the exact range, between the records around the hole; a client already
+// past the hole is not told twice, and a replay over it reports it too.
+func TestLive_SkippedOffsetsArriveAsAGapInOrder(t *testing.T) {
+	g := newGateway(t, Config{}, nil, nil, nil)
+	c := g.dial(nil)
+	c.send(partitionResume(control.FromLatest, nil))
+	until[*control.ReplayComplete](c)
+	g.produce(0, 3) // offsets 0..2
+	g.mu.Lock()
+	g.next[0] = 8 // 3..7 unreadable: the source skips them
+	g.mu.Unlock()
+	g.hub.PublishGap(0, 3, 7)
+	g.produce(0, 2)           // 8, 9
+	g.hub.PublishGap(0, 5, 6) // stale: the client is past it
+	g.produce(0, 1)           // 10
+	var got []string
+	for range 7 {
+		got = append(got, c.mustNext().String())
+	}
+	want := []string{"record 0/0", "record 0/1", "record 0/2",
+		string(control.PartitionGap(0, 3, 7).AppendJSON(nil)), "record 0/8", "record 0/9", "record 0/10"}
+	for i := range want {
+		if i == 3 {
+			msg, err := control.Parse([]byte(got[i]))
+			if g, _ := msg.(*control.Gap); err != nil || g == nil || *g.FromOffset != 3 || *g.ToOffset != 7 || g.Count != 5 || g.Partition == nil || *g.Partition != 0 {
+				t.Fatalf("event %d: %s, want a gap of offsets 3..7", i, got[i])
+			}
+			continue
+		}
+		if got[i] != want[i] {
+			t.Fatalf("events %q, want %q", got, want)
+		}
+	}
+	// A replay over the hole reports it from the store.
+	r := g.dial(nil)
+	r.send(partitionResume(control.FromCursor, map[int32]int64{0: 1}))
+	events, _ := until[*control.ReplayComplete](r)
+	var gaps int
+	for _, e := range events {
+		if gp, ok := e.msg.(*control.Gap); ok && *gp.FromOffset == 3 && *gp.ToOffset == 7 {
+			gaps++
+		}
+	}
+	if gaps != 1 {
+		t.Fatalf("replay over the hole: %v", events)
+	}
+}
