@@ -86,7 +86,7 @@ test-wasm:
 bench: deps wasm-release
 	@mkdir -p testout
 	{ $(GO) test -run '^$$' -bench . -benchmem -count=1 ./protocol/... ./server/... ./app/... 2>&1; \
-	  GOOS=js GOARCH=wasm $(GO) test -exec wasmbrowsertest -run '^$$' -bench . -benchmem -count=1 ./protocol/ ./protocol/runstate/ 2>&1 | { grep -Ev '$(WASM_NOISE)' || true; }; \
+	  GOOS=js GOARCH=wasm $(GO) test -exec wasmbrowsertest -run '^$$' -bench . -benchmem -count=1 ./protocol/ ./protocol/statehash/ ./protocol/runstate/ 2>&1 | { grep -Ev '$(WASM_NOISE)' || true; }; \
 	} | $(GO) run ./tools/benchtable -wasm web/app.wasm.br | tee testout/bench.txt
 
 ## soak: the gateway process with the demo, Redis and a 1 MiB log for SOAK (default 30m): RSS, fds and goroutines stay flat, every record is accounted for.

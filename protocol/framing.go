@@ -212,40 +212,44 @@ var encoder = sync.OnceValue(func() *zstd.Encoder {
 // A protobuf over DefaultMaxPayloadBytes fails with ErrTooLarge, since no
 // consumer would accept it.
 func Encode(msg *pb.DashStreamMessage) ([]byte, error) {
-	if hasCompressionSet(msg) {
+	if hasCompressionSet(msg) || proto.Size(msg) > CompressionThreshold {
 		msg = proto.Clone(msg).(*pb.DashStreamMessage)
-		setCompression(msg, pb.CompressionType_COMPRESSION_NONE)
 	}
-	raw, err := proto.Marshal(msg)
-	if err != nil {
-		return nil, fmt.Errorf("protocol: encode: %w", err)
-	}
-	if len(raw) > DefaultMaxPayloadBytes {
-		return nil, fmt.Errorf("protocol: encode: %w: protobuf of %d bytes exceeds %d", ErrTooLarge, len(raw), DefaultMaxPayloadBytes)
-	}
-	if len(raw) <= CompressionThreshold {
-		return frameRaw(raw), nil
-	}
-	// The headers inside a compressed value say so: compress the re-encoding
-	// with that set, and keep it only if it is smaller.
-	marked := proto.Clone(msg).(*pb.DashStreamMessage)
-	setCompression(marked, pb.CompressionType_COMPRESSION_ZSTD)
-	rawMarked, err := proto.Marshal(marked)
-	if err != nil {
-		return nil, fmt.Errorf("protocol: encode: %w", err)
-	}
-	z := encoder().EncodeAll(rawMarked, []byte{FrameZstd})
-	if len(z)-1 >= len(rawMarked) {
-		return frameRaw(raw), nil
-	}
-	return z, nil
+	return EncodeOwned(msg)
 }
 
-func frameRaw(raw []byte) []byte {
-	out := make([]byte, 1+len(raw))
-	out[0] = FrameRaw
-	copy(out[1:], raw)
-	return out
+// EncodeOwned is Encode for a message the caller owns and shares with no
+// one: it sets every header's compression field to what the value says
+// instead of working on a copy, so a compressed value costs one
+// marshalling, not a copy and two. The field stays set.
+func EncodeOwned(msg *pb.DashStreamMessage) ([]byte, error) {
+	if hasCompressionSet(msg) {
+		setCompression(msg, pb.CompressionType_COMPRESSION_NONE)
+	}
+	size := proto.Size(msg)
+	if size > DefaultMaxPayloadBytes {
+		return nil, fmt.Errorf("protocol: encode: %w: protobuf of %d bytes exceeds %d", ErrTooLarge, size, DefaultMaxPayloadBytes)
+	}
+	if size > CompressionThreshold {
+		// The headers inside a compressed value say so.
+		setCompression(msg, pb.CompressionType_COMPRESSION_ZSTD)
+		marked, err := proto.Marshal(msg)
+		if err != nil {
+			return nil, fmt.Errorf("protocol: encode: %w", err)
+		}
+		if z := encoder().EncodeAll(marked, []byte{FrameZstd}); len(z)-1 < len(marked) {
+			return z, nil
+		}
+		setCompression(msg, pb.CompressionType_COMPRESSION_NONE)
+		size = proto.Size(msg) // (the sizes cached by Marshal were the marked ones)
+	}
+	buf := make([]byte, 1, 1+size)
+	buf[0] = FrameRaw
+	buf, err := proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(buf, msg)
+	if err != nil {
+		return nil, fmt.Errorf("protocol: encode: %w", err)
+	}
+	return buf, nil
 }
 
 // Header returns the header of msg's variant (an EventBatch's own header,

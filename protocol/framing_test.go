@@ -141,6 +141,50 @@ func TestEncode_IncompressibleStaysRaw(t *testing.T) {
 	}
 }
 
+// EncodeOwned gives the value Encode gives, byte for byte, for small,
+// compressible, incompressible and batched messages, and for messages that
+// arrive with a compression field already set; only the argument's
+// compression fields may differ afterwards.
+func TestEncodeOwned_SameValueAsEncode(t *testing.T) {
+	noise := make([]byte, 4096)
+	rand.Read(noise)
+	batch := &pb.EventBatch{Header: header(0)}
+	for i := range 20 {
+		ev := smallEvent().GetEvent()
+		ev.Header.Sequence = uint64(i + 1)
+		ev.NodeId = strings.Repeat("node", 10)
+		batch.Events = append(batch.Events, ev)
+	}
+	marked := stateDiff(bytes.Repeat([]byte(`{"k":"value"},`), 150))
+	marked.GetStateDiff().Header.Compression = pb.CompressionType_COMPRESSION_ZSTD
+	markedSmall := smallEvent()
+	markedSmall.GetEvent().Header.Compression = pb.CompressionType_COMPRESSION_ZSTD
+	cases := map[string]*pb.DashStreamMessage{
+		"small":               smallEvent(),
+		"compressible":        stateDiff(bytes.Repeat([]byte(`{"k":"value"},`), 150)),
+		"incompressible":      stateDiff(noise),
+		"batch":               {Message: &pb.DashStreamMessage_EventBatch{EventBatch: batch}},
+		"marked":              marked,
+		"small marked":        markedSmall,
+		"at the threshold":    stateDiff(bytes.Repeat([]byte("a"), CompressionThreshold-60)),
+		"above the threshold": stateDiff(bytes.Repeat([]byte("a"), CompressionThreshold)),
+	}
+	for name, msg := range cases {
+		want, err := Encode(msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		owned := proto.Clone(msg).(*pb.DashStreamMessage)
+		got, err := EncodeOwned(owned)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s: EncodeOwned %x (%v), Encode %x", name, got, err, want)
+		}
+		if !proto.Equal(withoutCompression(owned), withoutCompression(msg)) {
+			t.Errorf("%s: EncodeOwned changed more than the compression fields", name)
+		}
+	}
+}
+
 func TestEncode_EventBatchMarksEveryHeader(t *testing.T) {
 	batch := &pb.EventBatch{Header: header(0)}
 	for i := range 20 {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -58,13 +59,18 @@ func smallDiffs(b *testing.B, stateBytes int) (*pb.DashStreamMessage, []*pb.Dash
 	return start, msgs
 }
 
-func benchApply(b *testing.B, stateBytes int) {
+// benchApply measures the apply loop on small diffs. After the usual
+// b.Loop measurement (which also warms the code up: in the browser,
+// WebAssembly starts in a baseline tier and hot functions are recompiled
+// optimized a while later), it times five more rounds of the same number
+// of diffs and reports their median as diffs/s, with the slowest and
+// fastest rounds: one figure from a noisy shared machine means little.
+func benchApply(b *testing.B, stateBytes int, goal float64) {
 	start, msgs := smallDiffs(b, stateBytes)
 	s := NewStore(Config{})
 	s.Apply(start, meta(0))
 	seq := uint64(1)
-	b.ReportAllocs()
-	for b.Loop() {
+	apply := func() {
 		seq++
 		m := msgs[(seq-2)%uint64(len(msgs))]
 		m.GetStateDiff().Header.Sequence = seq
@@ -72,25 +78,51 @@ func benchApply(b *testing.B, stateBytes int) {
 			b.Fatalf("seq %d: %v", seq, o.Disposition)
 		}
 	}
+	b.ReportAllocs()
+	for b.Loop() {
+		apply()
+	}
 	b.StopTimer()
+	n := max(b.N, 2000)
+	rates := make([]float64, 5)
+	for i := range rates {
+		t := time.Now()
+		for range n {
+			apply()
+		}
+		rates[i] = float64(n) / time.Since(t).Seconds()
+	}
 	if r := s.Run("bench"); !r.Trusted() || r.Integrity().HashesVerified == 0 {
 		b.Fatalf("integrity %+v", r.Integrity())
 	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "diffs/s")
+	slices.Sort(rates)
+	b.ReportMetric(rates[2], "diffs/s")
+	b.ReportMetric(rates[0], "diffs/s-slowest")
+	b.ReportMetric(rates[4], "diffs/s-fastest")
+	if goal > 0 && runtime.GOOS == "js" {
+		met := "no"
+		if rates[2] >= goal {
+			met = "yes"
+		}
+		// One line of make bench's table (name | ours | baseline | ratio
+		// | goal | met); the goal is absolute, so no baseline.
+		fmt.Printf("BENCHTABLE Apply_SmallDiff in Chromium wasm (diffs/s, median of 5; slowest %.0f, fastest %.0f) | %.0f | - | - | >= %.0f | %s\n",
+			rates[0], rates[4], rates[2], goal, met)
+	}
 }
 
 // BenchmarkApply_SmallDiff: a 2-operation diff on a ~1 KB agent state, hash
 // verified, event logged, keyframe bookkeeping: the per-message cost of the
 // apply loop. The state_hash covers the whole state, so the cost grows
 // with the state: see the 2 KB and 10 KB variants.
-func BenchmarkApply_SmallDiff(b *testing.B) { benchApply(b, 1<<10) }
+func BenchmarkApply_SmallDiff(b *testing.B) { benchApply(b, 1<<10, 50_000) }
 
 // BenchmarkApply_SmallDiff_2KBState: the same on a ~2 KB state.
-func BenchmarkApply_SmallDiff_2KBState(b *testing.B) { benchApply(b, 2<<10) }
+func BenchmarkApply_SmallDiff_2KBState(b *testing.B) { benchApply(b, 2<<10, 0) }
 
 // BenchmarkApply_SmallDiff_10KBState: the same diff on a ~10 KB state (the
 // hash covers the whole state, so it grows with it).
-func BenchmarkApply_SmallDiff_10KBState(b *testing.B) { benchApply(b, 10<<10) }
+func BenchmarkApply_SmallDiff_10KBState(b *testing.B) { benchApply(b, 10<<10, 0) }
 
 // BenchmarkApply_SmallDiff_PatchAndHashOnly is the baseline: converting,
 // applying and hashing the same diffs (canonical text into a reused buffer,

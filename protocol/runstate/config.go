@@ -77,9 +77,10 @@ type Config struct {
 	// MaxQuarantine bounds the list of messages without a thread_id
 	// (default 1,000).
 	MaxQuarantine int
-	// MaxHashCacheBytes bounds the canonical text of stable state subtrees
-	// the store keeps to hash the next state faster (default 32 MiB over
-	// all runs; each run keeps about one copy of its state).
+	// MaxHashCacheBytes bounds what the store keeps to hash each run's
+	// next state faster: the canonical text of the last state and the
+	// SHA-256 states along it (default 32 MiB over all runs; each run
+	// keeps about 1.5 times its state; see statehash.Chain).
 	MaxHashCacheBytes int
 	// MaxSchemas and MaxThreadsPerSchema bound the schema observations
 	// (defaults 100 and 50, as upstream).

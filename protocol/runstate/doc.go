@@ -40,11 +40,12 @@
 // NodeEnd state_json/state attributes are merged into it member by member.
 // After every applied change that carries a state_hash the hash is checked
 // (statehash's canonical form and SHA-256), over number literals exactly as
-// received, so 1.0 and integers above 2^53 never cause a false mismatch. The
-// canonical text of subtrees unchanged since the last version is cached per
-// run (trees are immutable, so pointer identity is content identity), and
-// the SHA-256 resumes from a saved state at the first byte the text changed,
-// so a small diff costs little of either.
+// received, so 1.0 and integers above 2^53 never cause a false mismatch. Each
+// run hashes along a statehash.Chain: the canonical text of subtrees
+// unchanged since the last version is copied, not written (trees are
+// immutable, so pointer identity is content identity), and the SHA-256
+// resumes from a saved state at the first byte the text changed, so a small
+// diff costs little of either.
 //
 // A failed patch, a hash mismatch, an unknown base_checkpoint_id, an unusable
 // snapshot or checkpoint, or an unsequenced state change marks the run

@@ -114,7 +114,7 @@ func fuzzApply(t *testing.T, data []byte) {
 				if err != nil || back.String() != state.String() {
 					t.Fatalf("state does not round-trip: %v", err)
 				}
-				if s.hashRun(run, state) != statehash.SumTree(state) {
+				if s.hasher.Sum(&run.chain, state) != statehash.SumTree(state) {
 					t.Fatalf("cached hashing disagrees with statehash on %s", state)
 				}
 			}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/dashstream/dashstream/protocol/jsontree"
 	"github.com/dashstream/dashstream/protocol/runsummary"
+	"github.com/dashstream/dashstream/protocol/statehash"
 )
 
 // RunStatus is a run's lifecycle status.
@@ -63,7 +64,7 @@ type Run struct {
 	errors      []ErrorReport
 	traces      []TraceSummary
 	notes       []string
-	canon       canonCache
+	chain       statehash.Chain // what hashing the next version reuses
 	// sum is the run's list row, the same summary the gateway's catalog
 	// builds from the same messages.
 	sum runsummary.Summary

@@ -377,9 +377,10 @@ func TestMerge_NotOnUntrustedState(t *testing.T) {
 	}
 }
 
-// The store hashes with its cache of stable subtrees; whatever the history
-// of versions, the result is statehash.SumTree's.
-func TestHash_CachedHashingEqualsSumTree(t *testing.T) {
+// The store hashes along each run's chain (statehash.Chain, tested there):
+// whatever the history of versions, the result is statehash.SumTree's, and
+// the store's count of the chains' memory is the run's.
+func TestHash_ChainedHashingEqualsSumTree(t *testing.T) {
 	s := NewStore(Config{})
 	run := newRun("t", &s.cfg)
 	r := rand.New(rand.NewPCG(3, 4))
@@ -390,76 +391,27 @@ func TestHash_CachedHashingEqualsSumTree(t *testing.T) {
 			state = mustParse(t, state.String()) // all nodes new
 		}
 		_, state = genOps(r, state)
-		if got, want := s.hashRun(run, state), statehash.SumTree(state); got != want {
+		if got, want := s.hasher.Sum(&run.chain, state), statehash.SumTree(state); got != want {
 			t.Fatalf("step %d %s: %x != %x", i, state, got, want)
 		}
 	}
-	if run.canon.hits == 0 || s.canonBytes != run.canon.bytes {
-		t.Fatalf("cache hits %d, bytes %d, store %d", run.canon.hits, run.canon.bytes, s.canonBytes)
+	if s.hasher.Bytes() == 0 || s.hasher.Bytes() != run.chain.Bytes() {
+		t.Fatalf("store counts %d bytes, run %d", s.hasher.Bytes(), run.chain.Bytes())
 	}
-	// A large state streams through the hash in pieces; still the same.
-	big := mustParse(t, `{"blob":"`+strings.Repeat("é", 100<<10)+`","list":[`+strings.Repeat(`{"k":"vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv"},`, 3000)+`1],"n":1.0}`)
-	for range 3 {
-		if got, want := s.hashRun(run, big), statehash.SumTree(big); got != want {
-			t.Fatalf("big state: %x != %x", got, want)
-		}
-	}
-	s.dropCanon(run)
-	if s.canonBytes != 0 {
-		t.Fatalf("store cache bytes %d after drop", s.canonBytes)
+	s.hasher.Release(&run.chain)
+	if s.hasher.Bytes() != 0 {
+		t.Fatalf("store hash memory %d bytes after release", s.hasher.Bytes())
 	}
 }
 
 func TestHash_CacheStaysWithinItsBudget(t *testing.T) {
 	s := NewStore(Config{MaxHashCacheBytes: 1000})
 	applyAll(s, appendRun(t, "t", 200)...)
-	if s.canonBytes > 1000 || !s.Run("t").Trusted() {
-		t.Fatalf("cache %d bytes, integrity %+v", s.canonBytes, s.Run("t").Integrity())
+	if s.hasher.Bytes() > 1000 || !s.Run("t").Trusted() {
+		t.Fatalf("cache %d bytes, integrity %+v", s.hasher.Bytes(), s.Run("t").Integrity())
 	}
 	s.Clear()
-	if s.canonBytes != 0 {
-		t.Fatalf("cache %d bytes after Clear", s.canonBytes)
-	}
-}
-
-func TestHash_ResumesFromTheSharedPrefixAndStaysExact(t *testing.T) {
-	s := NewStore(Config{})
-	run := newRun("t", &s.cfg)
-	// Canonical order puts "a_long" first and "z" last: a change of "z"
-	// leaves the first kilobytes of the text as they were.
-	state := mustParse(t, `{"a_long":"`+strings.Repeat("x", 3000)+`","m":{"k":1.0},"z":0}`)
-	cases := []struct {
-		name       string
-		change     func(*jsontree.Node) *jsontree.Node
-		wantResume bool
-	}{
-		{"first pass hashes everything", func(n *jsontree.Node) *jsontree.Node { return n }, false},
-		{"a change at the end resumes", func(n *jsontree.Node) *jsontree.Node { return n.ObjectSet("z", mustParse(t, "1")) }, true},
-		{"a change in the middle resumes", func(n *jsontree.Node) *jsontree.Node { return n.ObjectSet("m", mustParse(t, `{"k":2.50}`)) }, true},
-		{"a change at the first byte does not", func(n *jsontree.Node) *jsontree.Node { return n.ObjectSet("_", mustParse(t, "null")) }, false},
-		{"the text shrinking below a saved state", func(n *jsontree.Node) *jsontree.Node {
-			return n.ObjectSet("a_long", mustParse(t, `"short"`))
-		}, false},
-		{"and growing again", func(n *jsontree.Node) *jsontree.Node {
-			return n.ObjectSet("a_long", mustParse(t, `"`+strings.Repeat("y", 5000)+`"`))
-		}, false},
-		{"then a change at the end resumes again", func(n *jsontree.Node) *jsontree.Node { return n.ObjectSet("z", mustParse(t, "12345678901234567890")) }, true},
-	}
-	for _, c := range cases {
-		state = c.change(state)
-		before := s.hasher.resumed
-		if got, want := s.hashRun(run, state), statehash.SumTree(state); got != want {
-			t.Fatalf("%s: %x != %x", c.name, got, want)
-		}
-		if resumed := s.hasher.resumed > before; resumed != c.wantResume {
-			t.Errorf("%s: resumed %v (%d bytes), want %v", c.name, resumed, s.hasher.resumed-before, c.wantResume)
-		}
-		if s.canonBytes != run.canon.bytes {
-			t.Fatalf("%s: store counts %d bytes, run %d", c.name, s.canonBytes, run.canon.bytes)
-		}
-	}
-	s.dropCanon(run)
-	if s.canonBytes != 0 {
-		t.Fatalf("store cache bytes %d after drop", s.canonBytes)
+	if s.hasher.Bytes() != 0 {
+		t.Fatalf("cache %d bytes after Clear", s.hasher.Bytes())
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/dashstream/dashstream/protocol/jsontree"
 	"github.com/dashstream/dashstream/protocol/pb"
+	"github.com/dashstream/dashstream/protocol/statehash"
 )
 
 // Store holds the runs rebuilt from a stream of messages. It is not safe for
@@ -22,10 +23,9 @@ type Store struct {
 	schemas schemaObservations
 	stats   Stats
 	zstd    *zstd.Decoder
-	// hasher hashes states; canonBytes is the size of all runs' cached
-	// canonical texts.
-	hasher     stateHasher
-	canonBytes int
+	// hasher hashes states along each run's statehash.Chain, within
+	// MaxHashCacheBytes over all runs.
+	hasher statehash.Hasher
 
 	// Per-call scratch: the expanded items, the dispositions counted, the
 	// runs changed and evicted.
@@ -44,12 +44,14 @@ type Store struct {
 // NewStore returns an empty store bounded by cfg (zero fields take their
 // defaults).
 func NewStore(cfg Config) *Store {
-	return &Store{
+	s := &Store{
 		cfg:     cfg.withDefaults(),
 		runs:    make(map[string]*Run),
 		pins:    make(map[string]bool),
 		waiting: make(map[*Run]struct{}),
 	}
+	s.hasher.MaxBytes = s.cfg.MaxHashCacheBytes
+	return s
 }
 
 // Config returns the store's effective configuration.
@@ -191,7 +193,7 @@ func (s *Store) evictOne() bool {
 func (s *Store) remove(r *Run) {
 	delete(s.runs, r.thread)
 	delete(s.waiting, r)
-	s.dropCanon(r)
+	s.hasher.Release(&r.chain)
 }
 
 // Tick declares the holes whose reorder window has waited ReorderMaxAge by
@@ -379,7 +381,7 @@ func (s *Store) ResetRun(thread string, fromSeq uint64) bool {
 		return false
 	}
 	delete(s.waiting, old)
-	s.dropCanon(old)
+	s.hasher.Release(&old.chain)
 	r := newRun(thread, &s.cfg)
 	r.firstArrival, r.lastArrival, r.active = old.firstArrival, old.lastArrival, old.active
 	fromSeq = max(fromSeq, 1)
@@ -392,7 +394,7 @@ func (s *Store) ResetRun(thread string, fromSeq uint64) bool {
 // schema observations and counters stay.
 func (s *Store) Clear() {
 	s.runs = make(map[string]*Run)
-	s.canonBytes = 0
+	s.hasher.Forget()
 	s.waiting = make(map[*Run]struct{})
 	s.unbound = nil
 }

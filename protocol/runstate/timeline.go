@@ -116,13 +116,14 @@ func (t *timeline) stateAt(seq uint64) (*jsontree.Node, error) {
 
 func (t *timeline) counts() (keyframes, patches int) { return len(t.keyframes), len(t.patches) }
 
-// shiftOut removes the first n elements in place, clearing the vacated tail
-// so that the trees and patches it held can be collected.
+// shiftOut removes the first n elements, clearing them so that the trees
+// and patches they held can be collected.
 func shiftOut[T any](s []T, n int) []T {
-	if n == 0 {
-		return s
-	}
-	k := copy(s, s[n:])
-	clear(s[k:])
-	return s[:k]
+	// Reslicing, not copying the rest down: a run drops a keyframe's worth
+	// every KeyframeEvery messages once its log is full, and copying its
+	// thousands of patches down each time cost more than the patches
+	// themselves. append reallocates (copying only what is live) once the
+	// capacity behind is used up, so the memory held stays bounded.
+	clear(s[:n]) // let go of what the dropped entries point to
+	return s[n:]
 }

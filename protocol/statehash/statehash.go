@@ -17,7 +17,6 @@ package statehash
 import (
 	"crypto/sha256"
 	"fmt"
-	"hash"
 
 	"github.com/dashstream/dashstream/protocol/jsontree"
 )
@@ -47,68 +46,15 @@ func Sum(doc []byte) ([32]byte, error) {
 func CanonicalizeTree(n *jsontree.Node) []byte { return AppendCanonical(nil, n) }
 
 // SumTree returns the SHA-256 of the canonical JSON of a parsed document.
-// The canonical text is streamed into the hash through a small buffer, never
-// held whole.
+// (To hash successive versions of one document, use a Hasher and a Chain.)
 func SumTree(n *jsontree.Node) [32]byte {
-	w := writer{buf: make([]byte, 0, flushAt+4096), hash: sha256.New()}
-	w.value(n)
-	w.hash.Write(w.buf)
-	var sum [32]byte
-	w.hash.Sum(sum[:0])
-	return sum
+	var h Hasher
+	return h.Sum(nil, n)
 }
 
 // AppendCanonical appends the canonical JSON of n to dst.
 func AppendCanonical(dst []byte, n *jsontree.Node) []byte {
-	w := writer{buf: dst}
-	w.value(n)
-	return w.buf
-}
-
-// flushAt is the buffered size at which a hashing writer feeds the hash.
-const flushAt = 16 << 10
-
-// writer produces canonical JSON into buf, handing full buffers to hash
-// when there is one.
-type writer struct {
-	buf  []byte
-	hash hash.Hash
-}
-
-func (w *writer) flush() {
-	if w.hash != nil && len(w.buf) >= flushAt {
-		w.hash.Write(w.buf)
-		w.buf = w.buf[:0]
-	}
-}
-
-func (w *writer) value(n *jsontree.Node) {
-	switch n.Kind() {
-	case jsontree.String:
-		w.buf = jsontree.AppendQuoted(w.buf, n.Literal())
-	case jsontree.Array:
-		w.buf = append(w.buf, '[')
-		for i := range n.Len() {
-			if i > 0 {
-				w.buf = append(w.buf, ',')
-			}
-			w.value(n.Index(i))
-		}
-		w.buf = append(w.buf, ']')
-	case jsontree.Object:
-		w.buf = append(w.buf, '{')
-		for i := range n.Len() {
-			if i > 0 {
-				w.buf = append(w.buf, ',')
-			}
-			name, v := n.SortedMember(i)
-			w.buf = jsontree.AppendQuoted(w.buf, name)
-			w.buf = append(w.buf, ':')
-			w.value(v)
-		}
-		w.buf = append(w.buf, '}')
-	default:
-		w.buf = append(w.buf, n.Literal()...)
-	}
-	w.flush()
+	h := Hasher{buf: dst, c: &Chain{NoSubtreeCache: true}, firstDiff: 0}
+	h.value(n)
+	return h.buf
 }

@@ -11,13 +11,13 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/dashstream/dashstream/protocol/pb"
 	"github.com/dashstream/dashstream/protocol/runsummary"
 	"github.com/dashstream/dashstream/protocol/statehash"
+	"github.com/dashstream/dashstream/server/internal/kafkatest"
 	"github.com/dashstream/dashstream/server/producer"
 	"github.com/dashstream/dashstream/server/producer/streamcheck"
 )
@@ -82,40 +82,7 @@ func (e *env) play(t *testing.T, cfg Config) []*kgo.Record {
 
 func consumeAll(t *testing.T, addrs []string) []*kgo.Record {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-	defer cancel()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[int32]int64{}
-	ends.Each(func(o kadm.ListedOffset) { want[o.Partition] = o.Offset })
-	got := map[int32]int64{}
-	var out []*kgo.Record
-	done := func() bool {
-		for p, end := range want {
-			if got[p] < end {
-				return false
-			}
-		}
-		return true
-	}
-	for !done() {
-		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			t.Fatalf("consume: %v", ctx.Err())
-		}
-		fs.EachRecord(func(r *kgo.Record) {
-			out = append(out, r)
-			got[r.Partition] = r.Offset + 1
-		})
-	}
-	return out
+	return kafkatest.ReadAll(t, addrs, topic, testTimeout)
 }
 
 var forbidden = []string{FakeSecret, strings.TrimPrefix(FakeSecret, "sk-"), strings.TrimPrefix(FakeBearer, "Bearer ")}

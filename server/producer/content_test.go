@@ -270,10 +270,12 @@ func TestMetrics_ProducersSharingARegistrySumTheirCounters(t *testing.T) {
 	}
 }
 
-// TestCanonWriter_MatchesStatehash: over many versions of a state, each made
+// TestRun_ChainedHashesMatchStatehash: over many versions of a state, made
 // from the previous one with jsontree's update methods (so versions share
-// containers), the cached writer's text is statehash's, byte for byte.
-func TestCanonWriter_MatchesStatehash(t *testing.T) {
+// containers) and now and then passed as JSON text instead (so they share
+// none), every state_hash the run sends is statehash's over the state a
+// consumer rebuilds, and the final state is the last one given.
+func TestRun_ChainedHashesMatchStatehash(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 9))
 	leaf := func() *jsontree.Node {
 		lits := []string{`1`, `1.0`, `"x"`, `"é \"q\" \u0001"`, `null`, `true`, `12345678901234567890`, `{"deep":[1,{"k":"` + strings.Repeat("v", 60) + `"}]}`}
@@ -287,9 +289,9 @@ func TestCanonWriter_MatchesStatehash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cw canonWriter
-	var buf []byte
-	for v := range 3 * canonRebuildEvery {
+	p, records := capturingProducer(t, func(c *Config) { c.DisableRedaction = true })
+	run := p.StartRun(RunStart{ThreadID: "chain", InitialState: state})
+	for v := range 200 {
 		msgs, _ := state.Get("messages")
 		switch r.IntN(4) {
 		case 0:
@@ -306,12 +308,22 @@ func TestCanonWriter_MatchesStatehash(t *testing.T) {
 				state = state.ObjectSet("messages", msgs.ArrayRemove(r.IntN(msgs.Len())))
 			}
 		}
-		buf = cw.append(buf[:0], state, v%7 != 0) // now and then a version without reuse
-		if want := statehash.CanonicalizeTree(state); !bytes.Equal(buf, want) {
-			t.Fatalf("version %d:\n got %s\nwant %s", v, buf, want)
+		if v%7 == 0 { // now and then the same state as text: no shared nodes
+			run.UpdateState(json.RawMessage(state.String()))
+		} else {
+			run.UpdateState(state)
 		}
 	}
-	if len(cw.cache) == 0 {
-		t.Fatal("nothing was cached")
+	run.End(nil)
+	rep := streamcheck.Check(records(), streamcheck.Options{RequireEnd: true})
+	if err := rep.Err(); err != nil {
+		t.Fatal(err)
+	}
+	th := rep.Threads["chain"]
+	if th == nil || th.Patches < 150 {
+		t.Fatalf("stream %+v", th)
+	}
+	if got, want := statehash.CanonicalizeTree(th.State), statehash.CanonicalizeTree(state); !bytes.Equal(got, want) {
+		t.Fatalf("rebuilt state\n %s\nwant\n %s", got, want)
 	}
 }

@@ -9,10 +9,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/dashstream/dashstream/server/internal/kafkatest"
 	"github.com/dashstream/dashstream/server/producer/streamcheck"
 )
 
@@ -73,55 +73,7 @@ func flush(t testing.TB, p *Producer) {
 // offsets, partition by partition in offset order.
 func consumeAll(t testing.TB, addrs []string, topic string, opts ...kgo.Opt) []*kgo.Record {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-	defer cancel()
-	admin, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(addrs...)}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	ends, err := kadm.NewClient(admin).ListEndOffsets(ctx, topic)
-	if err != nil {
-		t.Fatalf("end offsets: %v", err)
-	}
-	want := map[int32]int64{}
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Offset > 0 {
-			want[o.Partition] = o.Offset
-		}
-	})
-	if len(want) == 0 {
-		return nil
-	}
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(addrs...), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	var out []*kgo.Record
-	got := map[int32]int64{}
-	for !caughtUp(got, want) {
-		fs := cl.PollFetches(ctx)
-		if err := ctx.Err(); err != nil {
-			t.Fatalf("consume: %v (have %v of %v)", err, got, want)
-		}
-		fs.EachError(func(_ string, _ int32, err error) { t.Fatalf("fetch: %v", err) })
-		fs.EachRecord(func(r *kgo.Record) {
-			out = append(out, r)
-			got[r.Partition] = r.Offset + 1
-		})
-	}
-	return out
-}
-
-func caughtUp(got, want map[int32]int64) bool {
-	for p, end := range want {
-		if got[p] < end {
-			return false
-		}
-	}
-	return true
+	return kafkatest.ReadAll(t, addrs, topic, testTimeout, opts...)
 }
 
 // check reads the topic back and fails the test on any problem.

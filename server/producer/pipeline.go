@@ -152,10 +152,11 @@ func (r *Run) sendLocked(msg *pb.DashStreamMessage, msgType string, checkpointID
 // protocol.CompressionThreshold bytes long, which Encode would frame raw, is
 // marshalled once into its framed buffer, reusing the size proto.Size just
 // computed and cached in the message (most messages are such small events);
-// larger ones go through protocol.Encode, which may compress them.
+// larger ones, which the run built and nobody else holds, go through
+// protocol.EncodeOwned, which compresses without copying them first.
 func encode(msg *pb.DashStreamMessage, size int) ([]byte, error) {
 	if size > protocol.CompressionThreshold {
-		return protocol.Encode(msg)
+		return protocol.EncodeOwned(msg)
 	}
 	buf := make([]byte, 1, 1+size)
 	buf[0] = protocol.FrameRaw

@@ -78,11 +78,11 @@ func (p *Producer) StartRun(rs RunStart) *Run {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if tree, isTree, ok := r.stateInput(rs.InitialState); ok {
-		// Canonical text is compact JSON, and writing it now readies the
-		// run's canonical writer for the first update.
+		// Canonical text is compact JSON, and hashing it now readies the
+		// run's chain for the first update.
 		state := r.prepareLocked(tree, isTree)
-		r.st.canon = r.st.cw.append(r.st.canon[:0], state, isTree)
-		initialJSON = strAttr(string(r.st.canon))
+		r.st.hasher.Sum(&r.st.chain, state)
+		initialJSON = strAttr(string(r.st.hasher.Text()))
 	}
 	for _, a := range []**pb.AttributeValue{&schemaJSON, &manifestJSON} {
 		if *a != nil && len((*a).GetStringValue()) > consumerSchemaCap {

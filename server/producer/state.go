@@ -11,6 +11,7 @@ import (
 	"github.com/dashstream/dashstream/protocol/jsonpatch"
 	"github.com/dashstream/dashstream/protocol/jsontree"
 	"github.com/dashstream/dashstream/protocol/pb"
+	"github.com/dashstream/dashstream/protocol/statehash"
 	"github.com/dashstream/dashstream/server/redact"
 )
 
@@ -33,12 +34,12 @@ type stateTracker struct {
 	prevIn, prevOut *jsontree.Node
 	// updates counts state updates since the last automatic checkpoint.
 	updates int
-	// canon is a reusable buffer for the canonical JSON of the state, and
-	// cw the writer that fills it reusing unchanged containers' text when
-	// the state comes as a tree (treeInput).
-	canon     []byte
-	cw        canonWriter
-	treeInput bool
+	// hasher and chain hash each version of the state reusing what the
+	// last one left (protocol/statehash.Chain, as the consumers' run
+	// stores do): unchanged subtrees' canonical text when the state comes
+	// as a tree, and the SHA-256 of the prefix the versions share.
+	hasher statehash.Hasher
+	chain  statehash.Chain
 }
 
 // errNoState means the caller passed nil: no state update.
@@ -98,7 +99,9 @@ func parseState(b []byte) (*jsontree.Node, error) {
 // prepareLocked redacts a parsed state. Callers hold r.mu.
 func (r *Run) prepareLocked(in *jsontree.Node, inputIsTree bool) *jsontree.Node {
 	out := in
-	r.st.treeInput = inputIsTree
+	// Versions parsed from text share no nodes: remembering their
+	// subtrees would cost and never pay.
+	r.st.chain.NoSubtreeCache = !inputIsTree
 	if !r.p.cfg.DisableRedaction {
 		if inputIsTree {
 			out = redact.TreeReusing(in, r.st.prevIn, r.st.prevOut)
@@ -138,8 +141,8 @@ func (r *Run) stateUpdateLocked(state *jsontree.Node) {
 	st := &r.st
 	m := r.p.m
 	h := r.header(pb.MessageType_MESSAGE_TYPE_STATE_DIFF)
-	st.canon = st.cw.append(st.canon[:0], state, st.treeInput)
-	hash := sha256.Sum256(st.canon)
+	hash := st.hasher.Sum(&st.chain, state)
+	canon := st.hasher.Text()
 	diff := &pb.StateDiff{Header: h, StateHash: hash[:]}
 	if base := r.base.Load(); base != nil {
 		diff.BaseCheckpointId = *base
@@ -166,7 +169,7 @@ func (r *Run) stateUpdateLocked(state *jsontree.Node) {
 			full, reason = true, reasonPatchLimits
 		} else {
 			ops := patch.ToDiffOperations()
-			if patchJSONSize(ops) > len(st.canon)*11/10 {
+			if patchJSONSize(ops) > len(canon)*11/10 {
 				full, reason = true, reasonSmaller
 			} else {
 				diff.Operations = ops
@@ -181,7 +184,7 @@ func (r *Run) stateUpdateLocked(state *jsontree.Node) {
 	if full {
 		// The canonical text is a valid full state: consumers parse it
 		// and hash it again, and it is what was hashed.
-		diff.FullState = st.canon
+		diff.FullState = canon
 		if !r.fits(msg) {
 			m.degrade(degradedStateTooLarge)
 		}
