@@ -112,7 +112,8 @@ func (p *ComparePage) Render() app.UI {
 		app.Div().ID("compare-sides").Class("compare-sides").Body(p.side("A", c.A), p.side("B", c.B)),
 	}
 	if c.A.Found && c.B.Found {
-		body = append(body, p.figures(), p.nodes(), p.finalDiff())
+		// Where the time went first: it is why runs are compared.
+		body = append(body, p.nodes(), p.figures(), p.finalDiff())
 	}
 	return f.Render(body...)
 }
