@@ -281,6 +281,9 @@ func (p *ComparePage) finalDiff() app.UI {
 }
 
 // follow pins the runs on screen and has the session load their history.
+// With the single-thread Follow of this Source, each run is loaded but
+// only the last stays pinned; a Follow that takes several threads pins
+// both with one call.
 func follow(src Source, threads ...string) {
 	for _, t := range threads {
 		if t != "" {
