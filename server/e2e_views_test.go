@@ -258,6 +258,11 @@ func TestE2E_Views(t *testing.T) {
 		}
 		shoot(t, ctx, shots, "08-run-events-dark")
 	})
+	if err := chromedp.Do(ctx, emulateLight()); err != nil {
+		t.Fatal(err)
+	}
+
+	viewsTrace(t, ctx, gw, base, shots)
 }
 
 // corruptedRun returns the framed messages of a run whose second message
@@ -290,6 +295,15 @@ func corruptedRun(t *testing.T, thread string) [][]byte {
 		out = append(out, b)
 	}
 	return out
+}
+
+// emulateLight gives the page back its light colour scheme.
+func emulateLight() chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "light"}}})
+		return err
+	})
 }
 
 // emulateDark asks the page for the dark colour scheme.

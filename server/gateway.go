@@ -20,7 +20,6 @@ import (
 	"github.com/dashstream/dashstream/app/ui"
 	"github.com/dashstream/dashstream/protocol"
 	"github.com/dashstream/dashstream/protocol/control"
-	"github.com/dashstream/dashstream/protocol/pricing"
 	"github.com/dashstream/dashstream/server/admit"
 	"github.com/dashstream/dashstream/server/assets"
 	"github.com/dashstream/dashstream/server/catalog"
@@ -148,7 +147,9 @@ func start(parent context.Context, cfg *config.Config, log *slog.Logger) (*gatew
 	web := assets.New(cfg.WebDir)
 	mux.Handle(assets.Prefix, web)
 	ui.Routes(prerenderFor(g.catalog)) // prerendered pages: no session (connecting), the run catalog
-	mux.Handle("/", &app.Handler{
+	mux.HandleFunc("GET "+pricesPath, pricesHandler(cfg.Prices))
+	mux.HandleFunc("GET /favicon.ico", favicon(web))
+	mux.Handle("/", notFoundStatus(&app.Handler{
 		Name:                    ui.Title,
 		ShortName:               ui.Title,
 		Title:                   ui.Title,
@@ -157,7 +158,7 @@ func start(parent context.Context, cfg *config.Config, log *slog.Logger) (*gatew
 		Styles:                  []string{"/web/app.css"},
 		Resources:               web,
 		WasmContentLengthHeader: assets.UncompressedLengthHeader,
-	})
+	}))
 	g.mux, g.handler = mux, g.guard.Handler(mux)
 	ok = true
 	return g, nil
@@ -298,7 +299,7 @@ func (g *gateway) startPipeline(ctx context.Context, cfg *config.Config, m *metr
 	// from Kafka retention at start; a thread replay reads Kafka through it
 	// for runs older than the replay store.
 	g.catalog = catalog.New(catalog.Config{
-		MaxRuns: cfg.CatalogMaxRuns, Prices: pricing.Builtin(), Logger: log,
+		MaxRuns: cfg.CatalogMaxRuns, Prices: cfg.Prices, Logger: log,
 		Kafka: catalog.KafkaConfig{Brokers: brokers, Topic: cfg.Topic, ClientOpts: clientOpts, MaxPayloadBytes: cfg.MaxPayloadBytes},
 	})
 	srcCfg.Decoded = g.catalog.Observe

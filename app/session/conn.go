@@ -51,7 +51,7 @@ func (s *Session) connect(ctx context.Context) (healthy bool, err error) {
 	s.updateHealth(func(h *Health) {
 		h.Epoch = epoch
 		h.State, h.Since = Replaying, now
-		h.Attempt, h.NextRetry, h.LastError = 0, time.Time{}, ""
+		h.Attempt, h.NextRetry, h.LastError, h.Unreachable = 0, time.Time{}, "", false
 	})
 
 	cctx, cancel := context.WithCancel(ctx)

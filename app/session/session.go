@@ -67,6 +67,12 @@ type Session struct {
 	lastFrame, lastData atomic.Int64 // UnixNano of the last frame / data frame
 
 	running atomic.Bool
+
+	// The gateway's LLM prices (prices.go) and the way to cut a reconnect
+	// back-off short (retry.go).
+	pricesOnce sync.Once
+	prices     *Prices
+	retryNow   chan struct{}
 }
 
 // New checks cfg and returns a Session that does nothing until Run.
@@ -88,6 +94,7 @@ func New(cfg Config) (*Session, error) {
 		subs:       map[int]func(){},
 		dirty:      make(chan struct{}, 1),
 		wake:       make(chan struct{}, 1),
+		retryNow:   make(chan struct{}, 1),
 		loop:       newLoopState(),
 	}
 	s.h = Health{State: Connecting, Since: time.Now(), DecodeErrors: map[string]uint64{}}

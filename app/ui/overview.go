@@ -126,11 +126,12 @@ func (p *OverviewPage) update(now time.Time) {
 	p.health = p.src.Health()
 	p.rate.Add(p.now, p.health.Applied)
 	var live []runsummary.Summary
+	prices := listPrices(p.src)
 	p.src.Read(func(s *runstate.Store) {
 		p.model = viewmodel.BuildOverview(s, p.now)
 		for _, r := range s.Runs() {
 			sum := r.Summary()
-			live = append(live, sum.Priced(viewmodel.Prices))
+			live = append(live, sum.Priced(prices))
 		}
 	})
 	rows, _ := p.inProgress.Rows(live)

@@ -196,10 +196,11 @@ func (p *RunsPage) fetchRow(ctx app.Context, thread string) {
 // liveSummaries returns the summaries of the runs this tab holds, priced.
 func (p *RunsPage) liveSummaries() []runsummary.Summary {
 	var out []runsummary.Summary
+	prices := listPrices(p.src)
 	p.src.Read(func(s *runstate.Store) {
 		for _, r := range s.Runs() {
 			sum := r.Summary()
-			out = append(out, sum.Priced(viewmodel.Prices))
+			out = append(out, sum.Priced(prices))
 		}
 	})
 	return out
@@ -216,10 +217,11 @@ func (p *RunsPage) update(now time.Time) {
 	}
 	verdicts := map[string]viewmodel.RunRow{}
 	var live []runsummary.Summary
+	prices := listPrices(p.src)
 	p.src.Read(func(s *runstate.Store) {
 		for _, r := range s.Runs() {
 			sum := r.Summary()
-			live = append(live, sum.Priced(viewmodel.Prices))
+			live = append(live, sum.Priced(prices))
 			if st := viewmodel.StatusOf(r); st.Local() {
 				verdicts[r.ThreadID()] = viewmodel.NewRunRow(r, now)
 			}

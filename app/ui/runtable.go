@@ -126,22 +126,13 @@ func tokensText(n uint64) string {
 	return viewmodel.FormatCount(n)
 }
 
-// costText writes a cost: dollars with two significant digits below $1;
-// "–" when no call has a known price (never a guess).
+// costText writes a run's cost, "–" when no call has a known price (never
+// a guess).
 func costText(usd *float64, calls int) string {
 	if usd == nil || calls == 0 {
 		return "–"
 	}
-	v := *usd
-	switch {
-	case v == 0:
-		return "$0"
-	case v >= 1:
-		return "$" + strconv.FormatFloat(v, 'f', 2, 64)
-	case v < 0.0001:
-		return "<$0.0001"
-	}
-	return "$" + strconv.FormatFloat(v, 'g', 2, 64)
+	return viewmodel.FormatUSD(*usd)
 }
 
 func statusBadge(s viewmodel.Status) app.UI { return badge(string(s), string(s)) }

@@ -232,15 +232,15 @@ func TestRunPage_TabsShowDiffEventsTokensToolsMetrics(t *testing.T) {
 		{"/runs/run-ok?seq=1&tab=diff", []string{"Change made by sequence 1", "(whole state)", "12345678901234567890"}},
 		{"/runs/run-ok?tab=events", []string{`id="events"`, "graph_end", "tool_execution", "37 of 37 events"}},
 		{"/runs/run-ok?tab=tokens", []string{"req-1", "The sky is blue because…", "120 in · 3 out · 123 total"}},
-		{"/runs/run-ok?tab=tools", []string{"web_search", "requested → started → retrying → completed", "1 retries", "rayleigh scattering"}},
+		{"/runs/run-ok?tab=tools", []string{"web_search", "requested → started → retrying → completed", "1 retry", "rayleigh scattering"}},
 		{"/runs/run-ok?tab=metrics", []string{"quality", "0.92"}},
-		{"/runs/run-live?tab=tokens", []string{"No token streams"}},
+		{"/runs/run-live?tab=tokens", []string{"No LLM calls"}},
 	}
 	for _, c := range cases {
 		contains(t, c.url, html(openRun(t, src, c.url)), c.wants...)
 	}
 	p := openRun(t, src, "/runs/run-ok?tab=events")
-	p.eventQuery = "token_chunk"
+	p.view.Query = "token_chunk"
 	p.update(now)
 	contains(t, "searched events", html(p), "3 of 37 events")
 }

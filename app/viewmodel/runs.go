@@ -44,9 +44,11 @@ func ParseStatus(s string) Status {
 // catalog does not know.
 func (s Status) Local() bool { return s == StatusCorrupted || s == StatusQuarantined }
 
-// Prices prices the runs this tab summarises itself (the catalog's rows
-// come priced by the server).
-var Prices = pricing.Builtin()
+// builtinPrices prices the rows NewRunRow makes: a run this tab summarises
+// itself (local verdicts, overview tiles). The pages reprice the rows they
+// list with the gateway's table (GET /api/prices); the catalog's rows come
+// priced by the server.
+var builtinPrices = pricing.Builtin()
 
 // StatusOf returns a run's displayed status.
 func StatusOf(r *runstate.Run) Status {
@@ -152,7 +154,7 @@ func NewRunRow(r *runstate.Run, now time.Time) RunRow {
 	}
 	row.Nodes = len(nodes)
 	sum := r.Summary()
-	row.usage(sum.Priced(Prices))
+	row.usage(sum.Priced(builtinPrices))
 	switch row.Status {
 	case StatusCorrupted, StatusQuarantined:
 		row.Reason = r.Integrity().Reason
