@@ -23,6 +23,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/dashstream/dashstream/protocol/runsummary"
 )
@@ -52,6 +53,8 @@ type Query struct {
 	Limit int
 	// Next is the cursor of a previous answer ("" for the first page).
 	Next string
+	// Until keeps the runs started before it (zero: no bound).
+	Until time.Time
 }
 
 // Path returns the request's path and query.
@@ -71,6 +74,9 @@ func (q Query) Path() string {
 	}
 	if t := strings.TrimSpace(q.Text); t != "" {
 		v.Set("q", t)
+	}
+	if !q.Until.IsZero() {
+		v.Set("until", q.Until.UTC().Format(time.RFC3339Nano))
 	}
 	if len(v) == 0 {
 		return "/api/runs"

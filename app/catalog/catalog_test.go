@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dashstream/dashstream/protocol/runsummary"
 )
@@ -31,6 +32,7 @@ func TestQuery_PathEscapesAndOmitsDefaults(t *testing.T) {
 		"/api/runs":          {},
 		"/api/runs?limit=50": {Limit: 50},
 		"/api/runs?graph=a%26b&limit=50&next=abc&q=time+out%3F&status=failed": {Filter: Filter{Status: runsummary.Failed, Graph: "a&b", Text: " time out? "}, Limit: 50, Next: "abc"},
+		"/api/runs?graph=g&limit=1&until=2026-12-04T10%3A00%3A00.5Z":          {Filter: Filter{Graph: "g"}, Limit: 1, Until: time.Date(2026, 12, 4, 11, 0, 0, 5e8, time.FixedZone("CET", 3600))},
 	}
 	for want, q := range cases {
 		if got := q.Path(); got != want {

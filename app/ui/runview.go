@@ -48,6 +48,9 @@ type RunPage struct {
 	failed    bool
 	nodeRuns  int
 	previous  string // the previous run of the same graph, "" when none is known
+	prevFrom  bool   // previous is the catalog's answer (not only this tab's runs)
+	prevRun   previousRun
+	started   time.Time
 	defTab    viewroute.Tab
 	folded    bool // the graph panel is folded (a preference)
 	timeline  viewmodel.Timeline
@@ -108,6 +111,7 @@ func (p *RunPage) OnNav(ctx app.Context) {
 	ctx.Page().SetTitle("%s · %s", viewmodel.ShortID(v.Thread), Title)
 	p.open(v, time.Now())
 	p.syncSlider(ctx)
+	p.askPrevious(ctx)
 }
 
 // OnDismount releases the run.
@@ -129,6 +133,7 @@ func (p *RunPage) bookmark(ctx app.Context) {
 func (p *RunPage) refresh(ctx app.Context) {
 	p.update(time.Now())
 	p.syncSlider(ctx)
+	p.askPrevious(ctx)
 }
 
 // syncSlider sets the range input's value after the page is drawn. go-app
@@ -163,9 +168,18 @@ func (p *RunPage) update(now time.Time) {
 		p.found = r != nil
 		if r != nil {
 			p.build(r)
-			p.previous = viewmodel.PreviousRun(s, r)
+			p.started = viewmodel.RunStart(r)
+			p.previous, p.prevFrom = p.prevRun.pick(p.view.Thread, viewmodel.PreviousRun(s, r))
 		}
 	})
+}
+
+// askPrevious has the catalog name the previous run of this run's graph.
+func (p *RunPage) askPrevious(ctx app.Context) {
+	if !p.found {
+		return
+	}
+	p.prevRun.ask(ctx, p.src, p.view.Thread, p.header.Row.Graph, p.started, p.refresh)
 }
 
 // tab returns the tab shown: the URL's, else the run's default (the
@@ -503,11 +517,15 @@ func (p *RunPage) head() app.UI {
 }
 
 // compareLink leads to the comparison with the previous run of the same
-// graph, the one before it that this dashboard knows.
+// graph: the catalog's, or the one before it that this tab holds.
 func (p *RunPage) compareLink() app.UI {
 	if p.previous == "" {
+		why := "No earlier run of this graph is known to this dashboard"
+		if p.prevFrom {
+			why = "No earlier run of this graph is retained"
+		}
 		return app.Span().Class("btn", "btn-small", "btn-disabled").Aria("disabled", "true").
-			Title("No earlier run of this graph is known to this dashboard").Text("Compare with previous")
+			Title(why).Text("Compare with previous")
 	}
 	return app.A().ID("compare-previous").Class("btn", "btn-small").Href(viewroute.CompareURL(p.previous, p.view.Thread)).
 		Title("Compare with " + p.previous + ", the previous run of this graph").Text("Compare with previous")

@@ -168,13 +168,13 @@ func PreviousRun(s *runstate.Store, r *runstate.Run) string {
 	if graph == "" {
 		return ""
 	}
-	start := startOf(r)
+	start := RunStart(r)
 	best, bestAt := "", time.Time{}
 	for _, o := range s.Runs() {
 		if o == r || o.GraphName() != graph {
 			continue
 		}
-		at := startOf(o)
+		at := RunStart(o)
 		if at.Before(start) && at.After(bestAt) {
 			best, bestAt = o.ThreadID(), at
 		}
@@ -182,7 +182,9 @@ func PreviousRun(s *runstate.Store, r *runstate.Run) string {
 	return best
 }
 
-func startOf(r *runstate.Run) time.Time {
+// RunStart returns when a run started: its start event's time, else when
+// its first message arrived.
+func RunStart(r *runstate.Run) time.Time {
 	if t := r.StartTime(); !t.IsZero() {
 		return t
 	}
