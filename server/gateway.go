@@ -22,6 +22,7 @@ import (
 	"github.com/dashstream/dashstream/protocol/control"
 	"github.com/dashstream/dashstream/server/admit"
 	"github.com/dashstream/dashstream/server/assets"
+	"github.com/dashstream/dashstream/server/catalog"
 	"github.com/dashstream/dashstream/server/config"
 	"github.com/dashstream/dashstream/server/httpguard"
 	"github.com/dashstream/dashstream/server/hub"
@@ -44,6 +45,7 @@ type gateway struct {
 	guard   *httpguard.Guard
 	handler http.Handler // mux behind the guard's middleware
 	brokers []string     // the Kafka the gateway reads (the embedded broker's address by default)
+	catalog *catalog.Catalog
 
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
@@ -132,6 +134,9 @@ func start(parent context.Context, cfg *config.Config, log *slog.Logger) (*gatew
 	} else if err := g.startPipeline(ctx, cfg, m, mux, log); err != nil {
 		return nil, err
 	}
+	if g.catalog != nil {
+		g.catalog.Routes(mux, gate.AllowRead)
+	}
 
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry}))
 	schemas.Open(cfg.SchemasPath, func(r *http.Request) error {
@@ -141,8 +146,10 @@ func start(parent context.Context, cfg *config.Config, log *slog.Logger) (*gatew
 
 	web := assets.New(cfg.WebDir)
 	mux.Handle(assets.Prefix, web)
-	ui.Routes(nil) // prerendered pages: no session, the connecting state
-	mux.Handle("/", &app.Handler{
+	ui.Routes(prerenderFor(g.catalog)) // prerendered pages: no session (connecting), the run catalog
+	mux.HandleFunc("GET "+pricesPath, pricesHandler(cfg.Prices))
+	mux.HandleFunc("GET /favicon.ico", favicon(web))
+	mux.Handle("/", notFoundStatus(&app.Handler{
 		Name:                    ui.Title,
 		ShortName:               ui.Title,
 		Title:                   ui.Title,
@@ -151,7 +158,7 @@ func start(parent context.Context, cfg *config.Config, log *slog.Logger) (*gatew
 		Styles:                  []string{"/web/app.css"},
 		Resources:               web,
 		WasmContentLengthHeader: assets.UncompressedLengthHeader,
-	})
+	}))
 	g.mux, g.handler = mux, g.guard.Handler(mux)
 	ok = true
 	return g, nil
@@ -288,6 +295,16 @@ func (g *gateway) startPipeline(ctx context.Context, cfg *config.Config, m *metr
 	fetcher := source.NewFetcher(srcCfg, 4)
 	g.closers = append(g.closers, func(context.Context) { fetcher.Close() })
 
+	// The run catalog: fed the decoded records the source forwards, rebuilt
+	// from Kafka retention at start; a thread replay reads Kafka through it
+	// for runs older than the replay store.
+	g.catalog = catalog.New(catalog.Config{
+		MaxRuns: cfg.CatalogMaxRuns, Prices: cfg.Prices, Logger: log,
+		Kafka: catalog.KafkaConfig{Brokers: brokers, Topic: cfg.Topic, ClientOpts: clientOpts, MaxPayloadBytes: cfg.MaxPayloadBytes},
+	})
+	srcCfg.Decoded = g.catalog.Observe
+	m.Registry.MustRegister(g.catalog.Collector())
+
 	var h *hub.Hub
 	// Offsets the source skips as unreadable reach connected clients as a
 	// gap, in order with the records (h is set before the source runs).
@@ -316,7 +333,7 @@ func (g *gateway) startPipeline(ctx context.Context, cfg *config.Config, m *metr
 			MaxPerIP: cfg.MaxConnectionsPerIP, TrustedProxies: cfg.TrustedProxies,
 			AllowedOrigins: cfg.AllowedOrigins, AuthToken: cfg.AuthToken, AdminToken: cfg.AdminToken,
 		},
-	}, store, fetcher, src, m, log)
+	}, catalog.NewThreadStore(store, g.catalog, fetcher), fetcher, src, m, log)
 	g.clients = h.Shutdown
 	mux.Handle("GET /ws", h)
 
@@ -326,6 +343,7 @@ func (g *gateway) startPipeline(ctx context.Context, cfg *config.Config, m *metr
 	})
 	mdl.Routes(mux)
 	g.goRun(ctx, func(ctx context.Context) { _ = src.Run(ctx) })
+	g.goRun(ctx, func(ctx context.Context) { _ = g.catalog.Run(ctx) })
 	g.goRun(ctx, mdl.Run)
 	if cfg.DemoEnabled() {
 		return g.startDemo(ctx, cfg, brokers, m.Registry, log)

@@ -61,7 +61,8 @@ func TestDOT_WritesEveryNodeAndStyledEdge(t *testing.T) {
 	}
 	cases := []struct{ from, to, attrs string }{
 		{"plan", "route", ""},
-		{"route", "db_lookup", `style=dashed, label="needs web"`},
+		{"route", "web_search", `style=dashed, label="needs web"`},
+		{"route", "db_lookup", `style=dashed`}, // "needs web" is web_search's branch
 		{"web_search", "merge", "style=bold"},
 		{"review", "write", `style=dashed, label="revise"`},
 	}

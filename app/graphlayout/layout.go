@@ -21,6 +21,11 @@ type Options struct {
 	Margin         float64 // around the drawing (default 24)
 	MaxPerRow      int     // unconnected nodes per row (default 4)
 	BackEdgeMargin float64 // how far loops swing right (default 40)
+	// Horizontal lays the layers out left to right instead of top to
+	// bottom (a compact graph for a wide, short panel): edges leave a
+	// box's right side and enter the next one's left side, and loops run
+	// below every box. LayerGap is then the gap between columns.
+	Horizontal bool
 }
 
 func (o Options) withDefaults() Options {
@@ -58,8 +63,10 @@ type Route struct {
 	// at the target's top border.
 	Path string
 	// LabelX and LabelY are the label's anchor: its middle for an edge
-	// down, its start for a loop (labels of loops sit right of the gutter).
+	// down, its start for a loop (labels of loops sit right of the gutter);
+	// Anchor says which ("middle" or "start", as SVG's text-anchor).
 	LabelX, LabelY float64
+	Anchor         string
 	// Back marks an edge that points up (a loop in the graph).
 	Back bool
 }
@@ -116,6 +123,9 @@ func Compute(nodes []string, edges []Edge, entry string, opt Options) Layout {
 	}
 	rows := order(n, es, back, layer, connected, opt.MaxPerRow)
 
+	if opt.Horizontal {
+		return horizontal(ids, es, rows, opt)
+	}
 	l := Layout{}
 	maxRow := 0
 	for _, r := range rows {
@@ -156,6 +166,79 @@ func Compute(nodes []string, edges []Edge, entry string, opt Options) Layout {
 		l.Width, l.Height = 2*opt.Margin, 2*opt.Margin
 	}
 	return l
+}
+
+// horizontal places the layers as columns, left to right, each centred
+// vertically; loops run through lanes below every box.
+func horizontal(ids []string, es [][2]int, cols [][]int, opt Options) Layout {
+	l := Layout{}
+	maxCol := 0
+	for _, c := range cols {
+		maxCol = max(maxCol, len(c))
+	}
+	innerH := float64(maxCol)*opt.NodeH + float64(max(maxCol-1, 0))*opt.NodeGap
+	boxes := make([]Box, len(ids))
+	for li, c := range cols {
+		colH := float64(len(c))*opt.NodeH + float64(max(len(c)-1, 0))*opt.NodeGap
+		y0 := opt.Margin + (innerH-colH)/2
+		x := opt.Margin + float64(li)*(opt.NodeW+opt.LayerGap)
+		for i, v := range c {
+			boxes[v] = Box{ID: ids[v], X: x, Y: y0 + float64(i)*(opt.NodeH+opt.NodeGap), W: opt.NodeW, H: opt.NodeH, Layer: li}
+		}
+	}
+	bottom := opt.Margin + innerH
+	lanes := 0
+	for _, e := range es {
+		a, b := boxes[e[0]], boxes[e[1]]
+		if b.Layer > a.Layer {
+			l.Routes = append(l.Routes, across(a, b))
+			continue
+		}
+		lanes++
+		l.Routes = append(l.Routes, under(a, b, bottom+opt.BackEdgeMargin/2+float64(lanes-1)*laneGap, opt))
+	}
+	l.Boxes = boxes
+	l.Width = 2*opt.Margin + float64(len(cols))*opt.NodeW + float64(max(len(cols)-1, 0))*opt.LayerGap
+	l.Height = 2*opt.Margin + innerH
+	if lanes > 0 {
+		l.Height += opt.BackEdgeMargin + float64(lanes-1)*laneGap + underLabelRoom
+	}
+	if len(ids) == 0 {
+		l.Width, l.Height = 2*opt.Margin, 2*opt.Margin
+	}
+	return l
+}
+
+// underLabelRoom leaves space for a loop's label below its lane.
+const underLabelRoom = 14
+
+// across draws an edge to a later column as a horizontal S-curve from the
+// source's right side to the target's left side; its label sits above the
+// curve's middle.
+func across(a, b Box) Route {
+	x1, y1 := a.X+a.W, a.Y+a.H/2
+	x2, y2 := b.X, b.Y+b.H/2
+	dx := (x2 - x1) / 2
+	// The label sits on the curve's middle, centred in the gap between
+	// the columns, where the curves of a fan-out have spread apart.
+	lx, ly := (x1+x2)/2, (y1+y2)/2
+	return Route{From: a.ID, To: b.ID, Path: path("M", x1, y1, "C", x1+dx, y1, x2-dx, y2, x2, y2),
+		LabelX: lx, LabelY: ly - 4, Anchor: "middle"}
+}
+
+// under draws an edge back to an earlier column (a loop): out of the
+// source's right side into the gap after its column, down to its lane
+// below every box, left to the gap before the target's column, up, and
+// into the target's left side. The vertical runs lie in gaps between
+// columns, so they cross no node.
+func under(a, b Box, lane float64, opt Options) Route {
+	x1, y1 := a.X+a.W, a.Y+a.H*0.75
+	x2, y2 := b.X, b.Y+b.H*0.75
+	after := x1 + opt.LayerGap/3
+	before := x2 - opt.LayerGap/3
+	return Route{From: a.ID, To: b.ID, Back: true,
+		Path:   path("M", x1, y1, "L", after, y1, "L", after, lane, "L", before, lane, "L", before, y2, "L", x2, y2),
+		LabelX: (after + before) / 2, LabelY: lane + 12, Anchor: "middle"}
 }
 
 // backEdges finds the edges closing a cycle by depth-first search from the
@@ -321,7 +404,7 @@ func forward(a, b Box) Route {
 	// Labels sit past the middle, towards the target, so the labels of a
 	// fan-out spread apart instead of piling up near the source.
 	return Route{From: a.ID, To: b.ID, Path: path("M", x1, y1, "C", x1, y1+dy, x2, y2-dy, x2, y2),
-		LabelX: x1 + (x2-x1)*0.62, LabelY: y1 + (y2-y1)*0.62}
+		LabelX: x1 + (x2-x1)*0.62, LabelY: y1 + (y2-y1)*0.62, Anchor: "middle"}
 }
 
 // backward draws an edge up (a loop): out of the source's bottom, right
@@ -335,7 +418,7 @@ func backward(a, b Box, gutter float64, opt Options) Route {
 	above := y2 - opt.LayerGap/3
 	return Route{From: a.ID, To: b.ID, Back: true,
 		Path:   path("M", x1, y1, "L", x1, below, "L", gutter, below, "L", gutter, above, "L", x2, above, "L", x2, y2),
-		LabelX: gutter + 6, LabelY: (below + above) / 2}
+		LabelX: gutter + 6, LabelY: (below + above) / 2, Anchor: "start"}
 }
 
 func path(parts ...any) string {

@@ -151,3 +151,66 @@ func TestCompute_EmptyGraphHasASize(t *testing.T) {
 		t.Errorf("empty layout %+v", l)
 	}
 }
+
+func TestCompute_HorizontalPutsLayersInColumnsAndLoopsBelow(t *testing.T) {
+	nodes := []string{"plan", "route", "web", "db", "merge", "write", "review", "extra"}
+	edges := []Edge{{"plan", "route"}, {"route", "web"}, {"route", "db"}, {"web", "merge"}, {"db", "merge"},
+		{"merge", "write"}, {"write", "review"}, {"review", "write"}}
+	l := Compute(nodes, edges, "plan", Options{Horizontal: true, LayerGap: 64})
+	bottom := 0.0
+	for i, a := range l.Boxes {
+		if a.X < 0 || a.Y < 0 || a.X+a.W > l.Width || a.Y+a.H > l.Height {
+			t.Errorf("box %s at (%v,%v) leaves the %vx%v drawing", a.ID, a.X, a.Y, l.Width, l.Height)
+		}
+		for _, b := range l.Boxes[i+1:] {
+			if a.X < b.X+b.W && b.X < a.X+a.W && a.Y < b.Y+b.H && b.Y < a.Y+a.H {
+				t.Errorf("boxes %s and %s overlap", a.ID, b.ID)
+			}
+			// One column per layer: boxes of a layer share x, later layers
+			// lie to the right.
+			if (a.Layer == b.Layer) != (a.X == b.X) || (a.Layer < b.Layer && a.X >= b.X) {
+				t.Errorf("%s (layer %d, x %v) and %s (layer %d, x %v) are not in layer columns", a.ID, a.Layer, a.X, b.ID, b.Layer, b.X)
+			}
+		}
+		bottom = max(bottom, a.Y+a.H)
+	}
+	if l.Width <= l.Height {
+		t.Errorf("a horizontal layout of a long graph is wider than tall: %vx%v", l.Width, l.Height)
+	}
+	loops := 0
+	for _, r := range l.Routes {
+		if r.LabelX < 0 || r.LabelX > l.Width || r.LabelY < 0 || r.LabelY > l.Height {
+			t.Errorf("label of %s→%s at (%v,%v) is outside the drawing", r.From, r.To, r.LabelX, r.LabelY)
+		}
+		if !r.Back {
+			if !curveRE.MatchString(r.Path) {
+				t.Errorf("edge %s→%s path %q", r.From, r.To, r.Path)
+			}
+			continue
+		}
+		loops++
+		if !loopRE.MatchString(r.Path) {
+			t.Errorf("loop %s→%s path %q", r.From, r.To, r.Path)
+		}
+		var pts []float64
+		for _, f := range strings.Fields(r.Path) {
+			if v, err := strconv.ParseFloat(f, 64); err == nil {
+				pts = append(pts, v)
+			}
+		}
+		if lane := pts[5]; lane <= bottom || lane >= l.Height {
+			t.Errorf("loop %s→%s runs at y=%v, not between the boxes (bottom %v) and the edge (%v)", r.From, r.To, lane, bottom, l.Height)
+		}
+		// Vertical runs lie in the gaps between columns, not inside a box.
+		for _, x := range []float64{pts[2], pts[6]} {
+			for _, b := range l.Boxes {
+				if x > b.X && x < b.X+b.W {
+					t.Errorf("loop %s→%s runs through %s at x=%v", r.From, r.To, b.ID, x)
+				}
+			}
+		}
+	}
+	if loops != 1 {
+		t.Errorf("%d loops, want 1", loops)
+	}
+}

@@ -167,6 +167,9 @@ func (s *Session) control(ws *websocket.Conn, d decoded) error {
 	case *control.Gap:
 		switch {
 		case m.ThreadID != "":
+			if m.FromSequence != nil && m.ToSequence != nil {
+				s.leadingGap(m.ThreadID, *m.FromSequence, *m.ToSequence)
+			}
 			// The server's retained history of this thread has a hole: a
 			// replay cannot fill it, so the run is marked, not healed.
 			s.quarantine(d.epoch, []string{m.ThreadID}, false, fmt.Sprintf("the server reported %d lost message(s) of this run", m.Count), false, now)
@@ -298,6 +301,7 @@ func (s *Session) pumpHeal(ws *websocket.Conn, epoch uint64) error {
 			s.store.ResetRun(t, 1)
 		}
 	}
+	s.replaying(batch)
 	s.mu.Unlock()
 	s.updateHealth(func(h *Health) { h.ReplayingThreads = s.heal.all() })
 	return writeText(ws, s.heal.request().AppendJSON(nil), s.cfg.RequestTimeout)
@@ -319,6 +323,10 @@ func (s *Session) threadReplayDone(ws *websocket.Conn, epoch uint64, capped bool
 		}
 		s.mu.Unlock()
 		s.heal.add(done, true)
+	} else if len(done) > 0 {
+		s.mu.Lock()
+		s.replayed(done, time.Now())
+		s.mu.Unlock()
 	}
 	s.updateHealth(func(h *Health) { h.ReplayingThreads = s.heal.all() })
 	return s.pumpHeal(ws, epoch)

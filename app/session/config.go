@@ -56,6 +56,10 @@ type Config struct {
 	NotifyEvery time.Duration
 	// HealBatch is the most threads asked for in one thread replay (32).
 	HealBatch int
+	// HistoryRetry is the first wait before a followed run whose replay
+	// did not bring its whole history is asked again (1 s; it doubles up
+	// to 30 s).
+	HistoryRetry time.Duration
 	// RequestTimeout bounds an HTTP request and a WebSocket dial or write
 	// (10 s).
 	RequestTimeout time.Duration
@@ -81,6 +85,7 @@ func (c Config) withDefaults() Config {
 	def(&c.Tick, 250*time.Millisecond)
 	def(&c.NotifyEvery, 100*time.Millisecond)
 	def(&c.RequestTimeout, 10*time.Second)
+	def(&c.HistoryRetry, time.Second)
 	if c.QueueSize <= 0 {
 		c.QueueSize = 1024
 	}

@@ -51,7 +51,7 @@ func (s *Session) connect(ctx context.Context) (healthy bool, err error) {
 	s.updateHealth(func(h *Health) {
 		h.Epoch = epoch
 		h.State, h.Since = Replaying, now
-		h.Attempt, h.NextRetry, h.LastError = 0, time.Time{}, ""
+		h.Attempt, h.NextRetry, h.LastError, h.Unreachable = 0, time.Time{}, "", false
 	})
 
 	cctx, cancel := context.WithCancel(ctx)
@@ -146,6 +146,12 @@ func (s *Session) connect(ctx context.Context) (healthy bool, err error) {
 				return s.loop.healthy(epoch), errRetired
 			}
 			s.housekeeping(now, epoch)
+			if due := s.dueRetries(now); len(due) > 0 {
+				s.heal.add(due, true)
+				if err := s.pumpHeal(ws, epoch); err != nil {
+					return s.loop.healthy(epoch), &connError{Reason: "thread resume", Err: err}
+				}
+			}
 			if len(p.in)+len(p.out) > 0 || p.dec.busy.Load() != 0 {
 				// Frames wait for the apply loop, so the reader may be
 				// blocked on the queue: the page is busy, the socket not

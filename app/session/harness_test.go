@@ -44,6 +44,8 @@ type gateway struct {
 	metrics []*metrics.Gateway
 	// replayMax is the hubs' REPLAY_MAX_TOTAL (default 10,000).
 	replayMax int
+	// threadFilter, when set, rewrites what thread replays read.
+	threadFilter atomic.Pointer[func(thread string, recs []replay.Record) []replay.Record]
 }
 
 func newGateway(t testing.TB, maxRecords int) *gateway {
@@ -91,12 +93,28 @@ func newGateway(t testing.TB, maxRecords int) *gateway {
 func (g *gateway) newHub() *hub.Hub {
 	m := metrics.New()
 	h := hub.New(hub.Config{ClientQueue: 4096, SendTimeout: 5 * time.Second, ReplayTimeout: 10 * time.Second,
-		ReplayMaxTotal: cmp.Or(g.replayMax, 10_000), ResumeGrace: 2 * time.Second}, g.store, nil, nil, m, quiet)
+		ReplayMaxTotal: cmp.Or(g.replayMax, 10_000), ResumeGrace: 2 * time.Second}, threadFiltered{g.store, g}, nil, nil, m, quiet)
 	g.mu.Lock()
 	g.created = append(g.created, h)
 	g.metrics = append(g.metrics, m)
 	g.mu.Unlock()
 	return h
+}
+
+// threadFiltered is the gateway's store with ReadThread passed through
+// g.threadFilter when a test sets one (a server whose thread replays
+// misbehave).
+type threadFiltered struct {
+	replay.Store
+	g *gateway
+}
+
+func (f threadFiltered) ReadThread(ctx context.Context, thread string, after uint64, limit int) ([]replay.Record, error) {
+	recs, err := f.Store.ReadThread(ctx, thread, after, limit)
+	if fn := f.g.threadFilter.Load(); fn != nil && err == nil {
+		recs = (*fn)(thread, recs)
+	}
+	return recs, err
 }
 
 // restart drops every connection and refuses new ones until up is called:
@@ -159,6 +177,13 @@ func record(t testing.TB, p int32, o int64, th string, v []byte) replay.Record {
 // startSession runs a session against g until the test ends.
 func startSession(t *testing.T, g *gateway, mod func(*Config)) (*Session, *cursors.MemoryStorage) {
 	t.Helper()
+	return startHooked(t, g, mod, nil)
+}
+
+// startHooked is startSession with hook called on the session before it
+// runs (to set its test hooks without a race).
+func startHooked(t *testing.T, g *gateway, mod func(*Config), hook func(*Session)) (*Session, *cursors.MemoryStorage) {
+	t.Helper()
 	storage := cursors.NewMemoryStorage()
 	cfg := Config{BaseURL: g.srv.URL, Storage: storage, Logger: quiet, BackoffBase: 5 * time.Millisecond, BackoffMax: 50 * time.Millisecond, Tick: 20 * time.Millisecond}
 	if mod != nil {
@@ -167,6 +192,9 @@ func startSession(t *testing.T, g *gateway, mod func(*Config)) (*Session, *curso
 	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if hook != nil {
+		hook(s)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -46,6 +46,10 @@ type Health struct {
 	Attempt   int
 	NextRetry time.Time
 	LastError string
+	// Unreachable: the last attempt could not reach the server at all
+	// (its /version or the WebSocket handshake failed), as opposed to a
+	// connection that was made and then ended.
+	Unreachable bool
 
 	// From the server's /version.
 	ServerVersion string

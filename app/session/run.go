@@ -42,20 +42,29 @@ func (s *Session) Run(ctx context.Context) error {
 		if err != nil {
 			msg = err.Error()
 		}
+		var ce *connError
+		unreachable := errors.As(err, &ce) && (ce.Reason == "version" || ce.Reason == "dial")
 		now := time.Now()
 		s.updateHealth(func(h *Health) {
 			h.State, h.Since = Reconnecting, now
-			h.Attempt, h.NextRetry, h.LastError = attempt, now.Add(delay), msg
+			h.Attempt, h.NextRetry, h.LastError, h.Unreachable = attempt, now.Add(delay), msg, unreachable
 			h.ReplayingThreads = s.heal.all()
 		})
 		s.publish(now, 0, true)
 		s.cfg.Logger.Info("session: reconnecting", "attempt", attempt, "in", delay.Round(time.Millisecond), "why", msg)
+		// A "retry now" from before this wait (while connected) is stale.
+		select {
+		case <-s.retryNow:
+		default:
+		}
 		t := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return ctx.Err()
 		case <-t.C:
+		case <-s.retryNow:
+			t.Stop()
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,8 +26,9 @@ type Session struct {
 	mu          sync.Mutex
 	store       *runstate.Store
 	threadPart  map[string]int32 // which partition each thread's records come from
-	pinned      string
-	followQueue []string // threads Follow wants replayed, taken by the apply loop
+	pinned      []string
+	hist        map[string]*history // the followed runs' history, by thread
+	followQueue []string            // threads Follow wants replayed, taken by the apply loop
 
 	// hmu guards h; health is separate from the store lock so a long Read
 	// never delays Health.
@@ -65,6 +67,12 @@ type Session struct {
 	lastFrame, lastData atomic.Int64 // UnixNano of the last frame / data frame
 
 	running atomic.Bool
+
+	// The gateway's LLM prices (prices.go) and the way to cut a reconnect
+	// back-off short (retry.go).
+	pricesOnce sync.Once
+	prices     *Prices
+	retryNow   chan struct{}
 }
 
 // New checks cfg and returns a Session that does nothing until Run.
@@ -82,9 +90,11 @@ func New(cfg Config) (*Session, error) {
 		rng:        rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)),
 		store:      runstate.NewStore(cfg.Store),
 		threadPart: map[string]int32{},
+		hist:       map[string]*history{},
 		subs:       map[int]func(){},
 		dirty:      make(chan struct{}, 1),
 		wake:       make(chan struct{}, 1),
+		retryNow:   make(chan struct{}, 1),
 		loop:       newLoopState(),
 	}
 	s.h = Health{State: Connecting, Since: time.Now(), DecodeErrors: map[string]uint64{}}
@@ -208,23 +218,45 @@ func (s *Session) notify(ctx context.Context) {
 	}
 }
 
-// Follow pins thread's run (the one on screen is never evicted) and, when
-// its history is not complete from sequence 1, asks the server to replay
-// the thread from its start; the thread is listed in
-// Health.ReplayingThreads until the replay is done.
-func (s *Session) Follow(thread string) {
-	if thread == "" {
-		return
+// MaxFollowed is the most runs Follow keeps complete at once (a run page
+// follows one, the compare page two).
+const MaxFollowed = 4
+
+// Follow pins the runs of threads (at most MaxFollowed; the previous set is
+// replaced) and makes each one whole: unless the session already holds a
+// run from its first message, it asks the server to replay the thread
+// from its start, and asks again until the history from the first message
+// the server retains is applied, whatever the live stream does meanwhile.
+// History tells how far each one got. Follow() with no thread releases
+// them all.
+func (s *Session) Follow(threads ...string) {
+	var set []string
+	for _, t := range threads {
+		if t != "" && !slices.Contains(set, t) && len(set) < MaxFollowed {
+			set = append(set, t)
+		}
 	}
 	s.mu.Lock()
-	if s.pinned != "" && s.pinned != thread {
-		s.store.Unpin(s.pinned)
+	for _, t := range s.pinned {
+		if !slices.Contains(set, t) {
+			s.store.Unpin(t)
+			delete(s.hist, t)
+		}
 	}
-	s.pinned = thread
-	s.store.Pin(thread)
-	if needsHistory(s.store, thread) {
-		s.followQueue = append(s.followQueue, thread)
+	for _, t := range set {
+		s.store.Pin(t)
+		if s.hist[t] != nil {
+			continue
+		}
+		h := &history{}
+		s.hist[t] = h
+		if needsHistory(s.store, t) {
+			s.followQueue = append(s.followQueue, t)
+		} else {
+			h.complete = true
+		}
 	}
+	s.pinned = set
 	s.mu.Unlock()
 	select {
 	case s.wake <- struct{}{}:
@@ -233,15 +265,40 @@ func (s *Session) Follow(thread string) {
 	s.changed()
 }
 
-// Unfollow unpins the followed run.
-func (s *Session) Unfollow() {
+// Unfollow releases every followed run (Follow with no thread).
+func (s *Session) Unfollow() { s.Follow() }
+
+// HistoryStatus is how much of a followed run's history the session holds.
+type HistoryStatus struct {
+	// Followed: the thread is one Follow asked for (the rest is zero
+	// otherwise).
+	Followed bool
+	// Loading: the run's history is being fetched (a thread replay is
+	// asked for, under way, or about to be asked again); what the store
+	// holds of the run is not all of it yet.
+	Loading bool
+	// Complete: every message the server retains of the run, from the
+	// first, is applied (new ones keep arriving live).
+	Complete bool
+	// MissingBefore: sequences 1..MissingBefore of the run are gone from
+	// the server's retention, so the history starts after them (0: none).
+	MissingBefore uint64
+	// Attempts counts the thread replays asked for; Err says why the last
+	// one did not complete the history (it is asked again).
+	Attempts int
+	Err      string
+}
+
+// History returns the history status of a followed thread.
+func (s *Session) History(thread string) HistoryStatus {
 	s.mu.Lock()
-	if s.pinned != "" {
-		s.store.Unpin(s.pinned)
-		s.pinned = ""
+	defer s.mu.Unlock()
+	h := s.hist[thread]
+	if h == nil {
+		return HistoryStatus{}
 	}
-	s.mu.Unlock()
-	s.changed()
+	return HistoryStatus{Followed: true, Loading: !h.complete, Complete: h.complete, MissingBefore: h.missingBefore,
+		Attempts: h.attempts, Err: h.err}
 }
 
 // needsHistory reports whether a run lacks messages from its start: it is

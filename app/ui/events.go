@@ -71,12 +71,15 @@ func (l eventList) row(r viewmodel.EventRow) app.UI {
 				}
 			}).Text(seq))
 	}
-	details := ""
+	// Numbers are rounded for reading; the tooltip has them as received.
+	details, exact := "", ""
 	for _, f := range r.Summary {
 		if details != "" {
 			details += " · "
+			exact += " · "
 		}
-		details += f.Key + "=" + viewmodel.Truncate(f.Value, 60)
+		details += f.Key + "=" + viewmodel.Truncate(viewmodel.FormatValue(f.Value), 60)
+		exact += f.Key + "=" + viewmodel.Truncate(f.Value, 200)
 	}
 	if r.Duration != "" {
 		details = "took " + r.Duration + "  " + details
@@ -89,7 +92,7 @@ func (l eventList) row(r viewmodel.EventRow) app.UI {
 		app.Td().Class("event-details").Body(
 			app.If(r.Detail != "", func() app.UI { return app.Span().Class("error-text").Text(viewmodel.Truncate(r.Detail, 200) + " ") }),
 			app.If(r.Note != "", func() app.UI { return app.Span().Class("note").Text(r.Note) }),
-			app.Span().Class("muted").Title(details).Text(" "+viewmodel.Truncate(details, 160)),
+			app.Span().Class("muted").Title(exact).Text(" "+viewmodel.Truncate(details, 160)),
 		),
 	)
 }

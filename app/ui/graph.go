@@ -3,6 +3,7 @@ package ui
 import (
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
@@ -42,12 +43,13 @@ func (g graphView) Render() app.UI {
 		edges = append(edges, svg("path").Class(cls...).Attr("d", r.Path).Attr("marker-end", "url(#arrow-"+string(e.Kind)+")").
 			Body(svg("title").Text(r.From+" → "+r.To+" ("+string(e.Kind)+")")))
 		if e.Label != "" {
-			anchor := "middle"
-			if r.Back {
-				anchor = "start"
+			anchor := r.Anchor
+			if anchor == "" {
+				anchor = "middle"
 			}
 			labels = append(labels, svg("text").Class("edge-label", "edge-label-"+string(e.Kind)).
-				Attr("x", fmtF(r.LabelX)).Attr("y", fmtF(r.LabelY)).Attr("text-anchor", anchor).Text(viewmodel.Truncate(e.Label, 14)))
+				Attr("x", fmtF(r.LabelX)).Attr("y", fmtF(r.LabelY)).Attr("text-anchor", anchor).
+				Body(app.Text(viewmodel.Truncate(e.Label, edgeLabelChars)), svg("title").Text(e.Label)))
 		}
 	}
 	nodes := make([]app.UI, 0, len(l.Boxes))
@@ -64,7 +66,6 @@ func (g graphView) Render() app.UI {
 			svg("g").Class("edge-labels").Body(labels...),
 			svg("g").Class("nodes").Body(nodes...),
 		),
-		graphLegend(),
 	)
 }
 
@@ -106,9 +107,9 @@ func (g graphView) node(n viewmodel.GraphNode, b graphlayout.Box) app.UI {
 		}).Body(
 		svg("rect").Class("node-box").Attr("width", fmtF(b.W)).Attr("height", fmtF(b.H)).Attr("rx", "10"),
 		svg("circle").Class("node-dot").Attr("cx", "16").Attr("cy", fmtF(b.H/2)).Attr("r", "5"),
-		svg("text").Class("node-name").Attr("x", "28").Attr("y", fmtF(b.H/2-3)).Text(viewmodel.Truncate(id, 18)),
-		svg("text").Class("node-sub").Attr("x", "28").Attr("y", fmtF(b.H/2+13)).Text(viewmodel.Truncate(sub, 26)),
-		svg("title").Text(id+" ("+string(n.Status)+")"),
+		svg("text").Class("node-name").Attr("x", "28").Attr("y", fmtF(b.H/2-3)).Text(viewmodel.Truncate(id, fitChars(b.W, nameCharW))),
+		svg("text").Class("node-sub").Attr("x", "28").Attr("y", fmtF(b.H/2+13)).Text(viewmodel.Truncate(sub, fitChars(b.W, subCharW))),
+		svg("title").Text(id+" ("+string(n.Status)+") · "+sub),
 	)
 }
 
@@ -144,12 +145,52 @@ func layoutKey(g viewmodel.Graph) string {
 	return b.String()
 }
 
+// Node boxes are as wide as their longest name needs, within bounds;
+// names beyond the widest box are cut with "…" (the box's tooltip has the
+// full name). Widths are estimated from the fonts' average advance (13 px
+// semibold names, 11 px details) with a margin, since layout runs before
+// anything is drawn.
+const (
+	nameCharW      = 7.8
+	subCharW       = 6.4
+	boxTextLeft    = 28 // where the text starts, right of the status dot
+	boxTextRight   = 12
+	minNodeW       = 150
+	maxNodeW       = 240
+	edgeLabelChars = 16
+)
+
+// fitChars is how many characters of width charW fit in a box of width w.
+func fitChars(w, charW float64) int {
+	return max(int((w-boxTextLeft-boxTextRight)/charW), 4)
+}
+
+// nodeWidth is the box width the graph's longest node name, or longest
+// detail line (its type and a duration), needs.
+func nodeWidth(g viewmodel.Graph) float64 {
+	need := 0.0
+	for _, n := range g.Nodes {
+		name := float64(utf8.RuneCountInString(n.ID)) * nameCharW
+		sub := float64(utf8.RuneCountInString(n.Type)+len(" · 999 ms")) * subCharW
+		need = max(need, name, sub)
+	}
+	return min(max(boxTextLeft+boxTextRight+need, minNodeW), maxNodeW)
+}
+
+// layoutOf lays the graph out left to right: a run's graph is mostly a
+// chain, which fits a wide, short panel above the tabs.
 func layoutOf(g viewmodel.Graph) graphlayout.Layout {
 	edges := make([]graphlayout.Edge, len(g.Edges))
+	gap := 56.0
 	for i, e := range g.Edges {
 		edges[i] = graphlayout.Edge{From: e.From, To: e.To}
+		if e.Label != "" {
+			gap = 104 // room for a label between columns
+		}
 	}
-	return graphlayout.Compute(g.NodeIDs(), edges, g.Entry, graphlayout.Options{})
+	return graphlayout.Compute(g.NodeIDs(), edges, g.Entry, graphlayout.Options{
+		Horizontal: true, NodeW: nodeWidth(g), NodeH: 46, NodeGap: 14, LayerGap: gap, Margin: 14, BackEdgeMargin: 28,
+	})
 }
 
 func fmtF(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }

@@ -28,8 +28,6 @@ func (b runBanners) Render() app.UI {
 		items = append(items, viewmodel.Banner{Level: "error", Title: "Corrupted state", Text: h.Reason + ". " + action})
 	case h.Gap:
 		items = append(items, viewmodel.Banner{Level: "warn", Title: "Quarantined: messages were lost", Text: h.Reason + ". " + action})
-	case b.Replaying:
-		items = append(items, viewmodel.Banner{Level: "info", Title: "Loading history", Text: "Replaying this run from the server; the view fills in as it arrives."})
 	case h.Incomplete:
 		items = append(items, viewmodel.Banner{Level: "info", Title: "Joined mid-run",
 			Text: "No starting state has arrived for this run yet, so its state cannot be shown."})

@@ -19,7 +19,7 @@ func (v metricsView) Render() app.UI {
 	for i, m := range v.Rows {
 		rows[i] = app.Tr().Body(
 			app.Td().Text(m.Scope), app.Td().Body(app.Code().Text(m.Name)),
-			app.Td().Class("num", "mono").Text(m.Value), app.Td().Text(m.Unit), app.Td().Text(m.Type),
+			app.Td().Class("num", "mono").Title(m.Exact).Text(m.Value), app.Td().Text(m.Unit), app.Td().Text(m.Type),
 			app.Td().Class("num").Text(strconv.FormatUint(m.Seq, 10)),
 		)
 	}

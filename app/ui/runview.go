@@ -14,6 +14,7 @@ import (
 	"github.com/dashstream/dashstream/app/viewmodel"
 	"github.com/dashstream/dashstream/app/viewroute"
 	"github.com/dashstream/dashstream/protocol/jsontree"
+	"github.com/dashstream/dashstream/protocol/pricing"
 	"github.com/dashstream/dashstream/protocol/runstate"
 )
 
@@ -22,10 +23,11 @@ import (
 // to connect and ask the server for its thread.
 const loadingGrace = 4 * time.Second
 
-// RunPage is `/runs/{thread_id}?seq=N&node=ID&tab=T`: one run's graph,
-// time-travel slider, node details and panels. Everything on screen is in
-// the URL; changes replace the history entry so the address bar stays a
-// bookmark of the view.
+// RunPage is `/runs/{thread_id}?seq=N&node=ID&tab=T&q=Q&page=P`: one
+// run's header with its usage and cost, its graph, time-travel slider,
+// node details and panels (the Timeline waterfall first). Everything on
+// screen is in the URL; changes replace the history entry so the address
+// bar stays a bookmark of the view.
 type RunPage struct {
 	app.Compo
 	src  Source
@@ -40,6 +42,17 @@ type RunPage struct {
 	replaying bool
 
 	header    viewmodel.RunHeader
+	prices    *pricing.Table
+	totals    viewmodel.Totals
+	failure   viewmodel.Failure
+	failed    bool
+	nodeRuns  int
+	previous  string // the previous run of the same graph, "" when none is known
+	prevFrom  bool   // previous is the catalog's answer (not only this tab's runs)
+	prevRun   previousRun
+	started   time.Time
+	defTab    viewroute.Tab
+	folded    bool // the graph panel is folded (a preference)
 	timeline  viewmodel.Timeline
 	graph     viewmodel.Graph
 	layout    graphlayout.Layout
@@ -54,12 +67,13 @@ type RunPage struct {
 	diffTotal  int
 	diffNote   string
 	diffSeq    uint64
+	trace      viewmodel.Waterfall
 	events     []viewmodel.EventRow
 	eventTotal int
 	eventAll   int
-	eventQuery string
 	eventPage  int
 	eventPages int
+	copied     bool // the address was copied (the button says so)
 	tokens     []viewmodel.TokenRow
 	tools      []viewmodel.ToolRow
 	metrics    []viewmodel.MetricRow
@@ -75,10 +89,12 @@ func (p *RunPage) OnMount(ctx app.Context) {
 // open shows a view: the URL's on navigation.
 func (p *RunPage) open(v viewroute.View, now time.Time) {
 	if v.Thread != p.view.Thread || p.openedAt.IsZero() {
-		p.treeOpen, p.eventQuery, p.eventPage = nil, "", 0
+		p.treeOpen = nil
 		p.layoutKey = ""
 		p.openedAt = now
+		p.folded = graphFolded()
 	}
+	p.copied = false
 	p.view = v
 	if v.Thread != "" && v.Thread != p.followed {
 		p.src.Follow(v.Thread)
@@ -94,6 +110,8 @@ func (p *RunPage) OnNav(ctx app.Context) {
 	v := viewroute.Parse(ctx.Page().URL())
 	ctx.Page().SetTitle("%s · %s", viewmodel.ShortID(v.Thread), Title)
 	p.open(v, time.Now())
+	p.syncSlider(ctx)
+	p.askPrevious(ctx)
 }
 
 // OnDismount releases the run.
@@ -112,25 +130,68 @@ func (p *RunPage) bookmark(ctx app.Context) {
 	p.refresh(ctx)
 }
 
-func (p *RunPage) refresh(app.Context) { p.update(time.Now()) }
+func (p *RunPage) refresh(ctx app.Context) {
+	p.update(time.Now())
+	p.syncSlider(ctx)
+	p.askPrevious(ctx)
+}
+
+// syncSlider sets the range input's value after the page is drawn. go-app
+// sets an element's attributes in no fixed order, and a range clamps its
+// value to the max it has when the value is set: set before a larger max,
+// the thumb stops short ("Event 163 of 181" with the thumb at 100), and
+// live, where max and value grow together, it lags behind the text.
+func (p *RunPage) syncSlider(ctx app.Context) {
+	ctx.Defer(func(app.Context) {
+		n := p.timeline.Len()
+		if n == 0 {
+			return
+		}
+		el := app.Window().GetElementByID("seq-slider")
+		if !el.Truthy() {
+			return
+		}
+		i := min(max(p.timeline.IndexOf(p.view.Seq), 0), n-1)
+		el.Set("max", n-1)
+		el.Set("value", i)
+	})
+}
 
 // update rebuilds the view models for the view in p.view.
 func (p *RunPage) update(now time.Time) {
 	p.now = now
 	p.health = p.src.Health()
 	p.replaying = slices.Contains(p.health.ReplayingThreads, p.view.Thread)
+	p.prices = pricesOf(p.src)
 	p.src.Read(func(s *runstate.Store) {
 		r := s.Run(p.view.Thread)
 		p.found = r != nil
 		if r != nil {
 			p.build(r)
+			p.started = viewmodel.RunStart(r)
+			p.previous, p.prevFrom = p.prevRun.pick(p.view.Thread, viewmodel.PreviousRun(s, r))
 		}
 	})
 }
 
+// askPrevious has the catalog name the previous run of this run's graph.
+func (p *RunPage) askPrevious(ctx app.Context) {
+	if !p.found {
+		return
+	}
+	p.prevRun.ask(ctx, p.src, p.view.Thread, p.header.Row.Graph, p.started, p.refresh)
+}
+
+// tab returns the tab shown: the URL's, else the run's default (the
+// timeline for a run without a schema, whose graph has no edges).
+func (p *RunPage) tab() viewroute.Tab { return p.view.TabOr(p.defTab) }
+
 // build copies what the page shows out of the run (under the read lock).
 func (p *RunPage) build(r *runstate.Run) {
 	p.header = viewmodel.NewRunHeader(r, p.now)
+	sum := r.Summary()
+	p.totals, p.nodeRuns = viewmodel.NewTotals(sum, p.prices), sum.NodeCount
+	p.failure, p.failed = viewmodel.FailureOf(r)
 	p.timeline = viewmodel.BuildTimeline(r)
 	seq := p.view.Seq
 	var states []runstate.NodeState
@@ -145,11 +206,18 @@ func (p *RunPage) build(r *runstate.Run) {
 	if k := layoutKey(p.graph); k != p.layoutKey {
 		p.layout, p.layoutKey = layoutOf(p.graph), k
 	}
+	p.defTab = viewroute.DefaultTab
+	if !p.graph.HasSchema {
+		p.defTab = viewroute.TabTimeline
+	}
 	p.counts = map[viewroute.Tab]string{
-		viewroute.TabEvents: strconv.Itoa(r.EventCount()), viewroute.TabTokens: strconv.Itoa(len(r.TokenStreams())),
+		viewroute.TabTimeline: strconv.Itoa(p.nodeRuns),
+		viewroute.TabEvents:   strconv.Itoa(r.EventCount()), viewroute.TabTokens: strconv.Itoa(len(r.TokenStreams())),
 		viewroute.TabTools: strconv.Itoa(len(r.ToolCalls())), viewroute.TabMetrics: strconv.Itoa(len(r.Metrics())),
 	}
-	switch p.view.ActiveTab() {
+	switch p.tab() {
+	case viewroute.TabTimeline:
+		p.trace = viewmodel.BuildWaterfall(r, p.prices, p.now)
 	case viewroute.TabState:
 		p.buildState(r)
 	case viewroute.TabDiff:
@@ -157,13 +225,13 @@ func (p *RunPage) build(r *runstate.Run) {
 	case viewroute.TabEvents:
 		rows := viewmodel.EventRows(r)
 		slices.Reverse(rows) // newest first
-		match := viewmodel.FilterEvents(rows, p.eventQuery)
+		match := viewmodel.FilterEvents(rows, p.view.Query)
 		p.eventAll, p.eventTotal = len(rows), len(match)
-		p.events, p.eventPage, p.eventPages = viewmodel.Paginate(match, p.eventPage, eventsPerPage)
+		p.events, p.eventPage, p.eventPages = viewmodel.Paginate(match, max(p.view.ListPage-1, 0), eventsPerPage)
 	case viewroute.TabTokens:
-		p.tokens = viewmodel.TokenRows(r)
+		p.tokens = viewmodel.TokenRows(r, p.prices, p.now)
 	case viewroute.TabTools:
-		p.tools = viewmodel.ToolRows(r)
+		p.tools = viewmodel.ToolRows(r, p.now)
 	case viewroute.TabMetrics:
 		p.metrics = viewmodel.MetricRows(r)
 	}
@@ -287,7 +355,7 @@ func (p *RunPage) selectNode(ctx app.Context, id string) {
 
 func (p *RunPage) pickTab(ctx app.Context, t viewroute.Tab) {
 	p.view.Tab = t
-	if t == viewroute.DefaultTab {
+	if t == p.defTab {
 		p.view.Tab = ""
 	}
 	p.bookmark(ctx)
@@ -339,28 +407,58 @@ func (p *RunPage) Render() app.UI {
 	if !p.found {
 		return f.Render(p.missing())
 	}
+	tab := p.tab()
+	main := []app.UI{p.graphPanel()}
+	cls := []string{"run-main"}
+	if _, selected := p.graph.Node(p.view.Node); selected {
+		main = append(main, p.details())
+		cls = append(cls, "with-details")
+	}
 	return f.Render(
 		p.head(),
+		historyNotice{Status: p.src.History(p.view.Thread)}.Render(),
 		runBanners{Header: p.header, Replaying: p.replaying}.Render(),
-		app.Div().Class("run-main").Body(
-			app.Section().Class("panel", "graph-panel").Aria("labelledby", "graph-title").Body(
-				app.Div().Class("panel-head").Body(
-					app.H2().ID("graph-title").Text("Graph"),
-					app.Span().Class("muted").Text(graphCaption(p.graph)),
-				),
-				graphView{Graph: p.graph, Layout: p.layout, Selected: p.view.Node, Current: p.header.CurrentNode, OnSelect: p.selectNode}.Render(),
-			),
-			p.details(),
-		),
+		app.Div().Class(cls...).Body(main...),
 		sliderView{Timeline: p.timeline, Index: p.timeline.IndexOf(p.view.Seq), Live: p.view.Live(),
 			Running: p.header.Row.Live, OnSeek: p.seekIndex, OnLive: p.goLive}.Render(),
 		app.Section().Class("panel", "tab-panel").Aria("label", "Run details").Body(
-			tabBar{Active: p.view.ActiveTab(), Counts: p.counts, OnPick: p.pickTab}.Render(),
-			app.Div().ID("tabpanel").Attr("role", "tabpanel").Aria("labelledby", "tab-"+string(p.view.ActiveTab())).
-				DataSet("tab", string(p.view.ActiveTab())).DataSet("seq", strconv.FormatUint(p.shownSeq, 10)).
-				Body(p.tabContent()),
+			tabBar{Active: tab, Counts: p.counts, OnPick: p.pickTab}.Render(),
+			app.Div().ID("tabpanel").Attr("role", "tabpanel").Aria("labelledby", "tab-"+string(tab)).
+				DataSet("tab", string(tab)).DataSet("seq", strconv.FormatUint(p.shownSeq, 10)).
+				Body(p.tabContent(tab)),
 		),
 	)
+}
+
+// graphPanel is the run's graph, laid out left to right so that it stays
+// short; it folds away (a choice remembered across pages and reloads).
+func (p *RunPage) graphPanel() app.UI {
+	label, hint := "Hide graph", "Fold the graph away"
+	if p.folded {
+		label, hint = "Show graph", "Show the graph"
+	}
+	var body app.UI
+	if !p.folded {
+		body = graphView{Graph: p.graph, Layout: p.layout, Selected: p.view.Node, Current: p.header.CurrentNode, OnSelect: p.selectNode}.Render()
+	}
+	return app.Section().ID("graph-panel").Class("panel", "graph-panel").Aria("labelledby", "graph-title").
+		DataSet("folded", strconv.FormatBool(p.folded)).Body(
+		app.Div().Class("panel-head").Body(
+			app.H2().ID("graph-title").Text("Graph"),
+			app.Span().Class("muted", "graph-caption").Text(graphCaption(p.graph)),
+			app.If(!p.folded, graphLegend),
+			app.Button().Type("button").ID("graph-fold").Class("btn", "btn-small", "panel-action").
+				Aria("expanded", strconv.FormatBool(!p.folded)).Aria("controls", "graph-panel").Title(hint).
+				OnClick(func(ctx app.Context, e app.Event) { p.foldGraph(ctx) }).Text(label),
+		),
+		body,
+	)
+}
+
+func (p *RunPage) foldGraph(ctx app.Context) {
+	p.folded = !p.folded
+	setGraphFolded(p.folded)
+	p.refresh(ctx)
 }
 
 func diffCaption(change, shown uint64) string {
@@ -392,23 +490,65 @@ func (p *RunPage) head() app.UI {
 	meta := []app.UI{
 		app.Span().Body(app.Text("Thread "), app.Code().ID("run-thread").Text(p.view.Thread)),
 		app.Span().Text("Started " + viewmodel.FormatClock(h.Row.Started) + " UTC"),
-		app.Span().Text(viewmodel.FormatDuration(h.Row.Duration)),
+		app.Span().Title("Duration").Text(viewmodel.FormatDuration(h.Row.Duration)),
 		app.Span().Text(viewmodel.FormatCount(h.Processed) + " messages"),
 	}
 	if h.CurrentNode != "" && h.Row.Live {
 		meta = append(meta, app.Span().Body(app.Text("Running "), app.Strong().Text(h.CurrentNode)))
 	}
 	if h.SchemaID != "" {
-		meta = append(meta, app.Span().Title("schema id").Text("schema "+viewmodel.Truncate(h.SchemaID, 8)))
+		meta = append(meta, app.Span().Title("schema id "+h.SchemaID).Text("schema "+viewmodel.Truncate(h.SchemaID, 8)))
 	}
 	return app.Div().Class("run-head").Body(
 		app.Nav().Class("crumbs").Aria("label", "Breadcrumb").Body(app.A().Href("/runs").Text("Runs"), app.Span().Aria("hidden", "true").Text(" / "),
 			app.Span().Aria("current", "page").Text(viewmodel.ShortID(p.view.Thread))),
 		app.Div().Class("run-title").Body(
 			app.H1().Class("page-title").Body(app.Text(title+" "), statusBadge(h.Row.Status)),
-			exportMenu{OnExport: p.export}.Render(),
+			app.Div().Class("run-actions").Body(
+				p.compareLink(),
+				copyLinkButton{Copied: p.copied, OnCopied: func(ctx app.Context) { p.copied = true; p.refresh(ctx) }}.Render(),
+				exportMenu{OnExport: p.export}.Render(),
+			),
 		),
 		app.P().Class("run-meta").Body(meta...),
+		app.Div().ID("run-totals").Body(totalsView{T: p.totals, NodeRuns: p.nodeRuns}.Render()),
+		app.If(p.failed, func() app.UI { return p.failureLine() }),
+	)
+}
+
+// compareLink leads to the comparison with the previous run of the same
+// graph: the catalog's, or the one before it that this tab holds.
+func (p *RunPage) compareLink() app.UI {
+	if p.previous == "" {
+		why := "No earlier run of this graph is known to this dashboard"
+		if p.prevFrom {
+			why = "No earlier run of this graph is retained"
+		}
+		return app.Span().Class("btn", "btn-small", "btn-disabled").Aria("disabled", "true").
+			Title(why).Text("Compare with previous")
+	}
+	return app.A().ID("compare-previous").Class("btn", "btn-small").Href(viewroute.CompareURL(p.previous, p.view.Thread)).
+		Title("Compare with " + p.previous + ", the previous run of this graph").Text("Compare with previous")
+}
+
+// failureLine says why a failed run failed, where, and links to that
+// moment.
+func (p *RunPage) failureLine() app.UI {
+	f := p.failure
+	where := "Failed"
+	if f.Node != "" {
+		where += " in " + f.Node
+	}
+	var link app.UI
+	if f.Seq != 0 {
+		at := p.view
+		at.Seq, at.Node, at.ListPage = f.Seq, f.Node, 0
+		link = app.A().ID("failure-link").Class("banner-link").Href(at.String()).Text("Show the failing moment (seq " + strconv.FormatUint(f.Seq, 10) + ")")
+	}
+	return app.Div().ID("run-failure").Class("run-failure").Attr("role", "alert").Body(
+		app.Strong().Text(where+": "),
+		app.Span().Class("failure-text").Text(f.Error),
+		link,
 	)
 }
 
@@ -418,18 +558,26 @@ func (p *RunPage) details() app.UI {
 		OnClose: func(ctx app.Context) { p.selectNode(ctx, p.view.Node) }}.Render()
 }
 
-func (p *RunPage) tabContent() app.UI {
-	switch p.view.ActiveTab() {
+// selectSpan selects a waterfall row: its node, at its moment.
+func (p *RunPage) selectSpan(ctx app.Context, node string, seq uint64) {
+	p.view.Node, p.view.Seq = node, seq
+	p.bookmark(ctx)
+}
+
+func (p *RunPage) tabContent(tab viewroute.Tab) app.UI {
+	switch tab {
+	case viewroute.TabTimeline:
+		return waterfallView{W: p.trace, Selected: p.trace.Selected(p.view.Node, p.view.Seq), OnSelect: p.selectSpan}.Render()
 	case viewroute.TabDiff:
 		return diffView{Rows: p.diff, Total: p.diffTotal, Note: p.diffNote, Caption: diffCaption(p.diffSeq, p.shownSeq)}.Render()
 	case viewroute.TabEvents:
 		return eventList{Rows: p.events, Total: p.eventTotal, All: p.eventAll, Page: p.eventPage, Pages: p.eventPages,
-			Query: p.eventQuery, Selected: p.view.Seq,
-			OnQuery: func(ctx app.Context, q string) { p.eventQuery, p.eventPage = q, 0; p.refresh(ctx) },
-			OnPage:  func(ctx app.Context, n int) { p.eventPage = n; p.refresh(ctx) },
+			Query: p.view.Query, Selected: p.view.Seq,
+			OnQuery: func(ctx app.Context, q string) { p.view.Query, p.view.ListPage = q, 0; p.bookmark(ctx) },
+			OnPage:  func(ctx app.Context, n int) { p.view.ListPage = n + 1; p.bookmark(ctx) },
 			OnSeek:  p.seekSeq}.Render()
 	case viewroute.TabTokens:
-		return tokensView{Rows: p.tokens}.Render()
+		return tokensView{Rows: p.tokens, Selected: p.view.Seq, OnSeek: p.seekSeq}.Render()
 	case viewroute.TabTools:
 		return toolsView{Rows: p.tools}.Render()
 	case viewroute.TabMetrics:
@@ -444,7 +592,7 @@ func (p *RunPage) tabContent() app.UI {
 // missing says why the run is not shown: still loading, or not found.
 func (p *RunPage) missing() app.UI {
 	loading := p.replaying || p.health.State == session.Connecting || p.health.State == session.Replaying ||
-		p.now.Sub(p.openedAt) < loadingGrace
+		p.now.Sub(p.openedAt) < loadingGrace || p.src.History(p.view.Thread).Loading
 	if loading {
 		return app.Div().Class("panel", "notice").Attr("role", "status").Body(
 			app.H1().Class("page-title").Text("Loading run"),

@@ -9,8 +9,8 @@ import (
 )
 
 var tabLabels = map[viewroute.Tab]string{
-	viewroute.TabState: "State", viewroute.TabDiff: "Diff", viewroute.TabEvents: "Events",
-	viewroute.TabTokens: "Tokens", viewroute.TabTools: "Tools", viewroute.TabMetrics: "Metrics",
+	viewroute.TabTimeline: "Timeline", viewroute.TabState: "State", viewroute.TabDiff: "Diff", viewroute.TabEvents: "Events",
+	viewroute.TabTokens: "LLM calls", viewroute.TabTools: "Tools", viewroute.TabMetrics: "Metrics",
 }
 
 // tabBar is an ARIA tablist: one tab stop, arrows move between tabs, Home

@@ -25,9 +25,19 @@ func (v toolsView) Render() app.UI {
 		case "failed":
 			kind = "failed"
 		}
-		meta := t.Stages + " · " + t.Duration
+		meta := t.Stages + " · took " + t.Duration
+		if t.Elapsed != "–" && t.Elapsed != t.Duration {
+			meta += " (" + t.Elapsed + " with retries)"
+		}
 		if t.Retries > 0 {
-			meta += " · " + strconv.FormatUint(uint64(t.Retries), 10) + " retries"
+			meta += " · " + viewmodel.Plural(int(t.Retries), "retry", "retries")
+		}
+		if t.Node != "" {
+			meta = "in " + t.Node + execSuffix(t.Execution) + " · " + meta
+		}
+		errText := t.Error
+		if errText != "" && !t.Failed {
+			errText = "Last retry: " + errText
 		}
 		items[i] = app.Article().Class("item-card").Body(
 			app.H3().Body(app.Text(t.Tool+" "), badge(kind, t.Stage), app.Span().Class("muted").Text(" "+t.CallID)),
@@ -36,8 +46,22 @@ func (v toolsView) Render() app.UI {
 				app.Div().Body(app.H4().Text("Arguments · "+t.ArgsSize), app.Pre().Class("code").Text(orDash(t.Arguments))),
 				app.Div().Body(app.H4().Text("Result · "+t.ResultSz), app.Pre().Class("code").Text(orDash(t.Result))),
 			),
-			app.If(t.Error != "", func() app.UI { return app.P().Class("error-text").Text(t.Error) }),
+			app.If(errText != "", func() app.UI {
+				cls := "error-text"
+				if !t.Failed {
+					cls = "muted"
+				}
+				return app.P().Class(cls).Text(errText)
+			}),
 		)
 	}
 	return app.Div().Class("items").Body(items...)
+}
+
+// execSuffix is " #n" for a node's second and later executions.
+func execSuffix(n int) string {
+	if n > 1 {
+		return " #" + strconv.Itoa(n)
+	}
+	return ""
 }

@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"context"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -8,29 +10,75 @@ import (
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
+	"github.com/dashstream/dashstream/app/catalog"
 	"github.com/dashstream/dashstream/app/internal/sample"
 	"github.com/dashstream/dashstream/app/session"
 	"github.com/dashstream/dashstream/app/viewroute"
+	"github.com/dashstream/dashstream/protocol/pb"
 	"github.com/dashstream/dashstream/protocol/runstate"
+	"github.com/dashstream/dashstream/protocol/runsummary"
+	servercatalog "github.com/dashstream/dashstream/server/catalog"
 )
 
-// storeSource serves a real run store the way the session does; only the
-// connection is absent.
+// storeSource serves a real run store the way the session does, and the
+// gateway's real run catalog over the same runs (plus any history added
+// with retain); only the connection is absent.
 type storeSource struct {
 	store    *runstate.Store
 	health   session.Health
 	followed []string
+	history  map[string]session.HistoryStatus
+	cat      *servercatalog.Catalog
+	offset   int64
 }
 
 func newSource() *storeSource {
-	return &storeSource{store: sample.Store(), health: session.Health{State: session.Connected}}
+	s := &storeSource{store: sample.Store(), health: session.Health{State: session.Connected},
+		history: map[string]session.HistoryStatus{}, cat: servercatalog.New(servercatalog.Config{})}
+	for _, th := range []struct {
+		id   string
+		msgs func(string) []*pb.DashStreamMessage
+	}{{"run-ok", sample.Research}, {"run-fail", sample.Failing}, {"run-bad", sample.Corrupted}, {"run-live", sample.Running}} {
+		s.retain(th.msgs(th.id)...)
+	}
+	return s
+}
+
+// retain adds messages to the server's catalog only (history the tab has
+// not seen).
+func (s *storeSource) retain(msgs ...*pb.DashStreamMessage) {
+	for _, m := range msgs {
+		s.cat.Observe(0, s.offset, m)
+		s.offset++
+	}
 }
 
 func (s *storeSource) Read(fn func(*runstate.Store))    { fn(s.store) }
 func (s *storeSource) Health() session.Health           { return s.health }
 func (s *storeSource) Subscribe(func()) (cancel func()) { return func() {} }
-func (s *storeSource) Follow(t string)                  { s.followed = append(s.followed, t) }
+func (s *storeSource) Follow(t ...string)               { s.followed = append(s.followed, t...) }
 func (s *storeSource) Unfollow()                        { s.followed = append(s.followed, "") }
+func (s *storeSource) History(t string) session.HistoryStatus {
+	return s.history[t]
+}
+
+func (s *storeSource) CatalogRuns(_ context.Context, q catalog.Query) (runsummary.Page, error) {
+	u, _ := url.Parse(q.Path())
+	sq, err := servercatalog.ParseQuery(u.Query())
+	if err != nil {
+		return runsummary.Page{}, err
+	}
+	return s.cat.Query(sq), nil
+}
+
+func (s *storeSource) CatalogRun(_ context.Context, t string) (runsummary.Summary, bool, error) {
+	sum, ok := s.cat.Get(t)
+	return sum, ok, nil
+}
+
+func (s *storeSource) CatalogGraphs(context.Context) (runsummary.Graphs, error) {
+	return s.cat.Graphs(0, 0), nil
+}
 
 var now = sample.T0.Add(time.Hour)
 
@@ -74,9 +122,7 @@ func TestRunsPage_ListsEveryRunAsARealLinkAndFilters(t *testing.T) {
 	cases[0].threads = order
 	linkRE := regexp.MustCompile(`<a[^>]*href="/runs/([^"]+)"`)
 	for _, c := range cases {
-		p := &RunsPage{src: src, view: viewroute.Parse(mustURL(t, c.url))}
-		p.update(now)
-		page := html(p)
+		page := html(loadRuns(t, src, c.url))
 		var got []string
 		for _, m := range linkRE.FindAllStringSubmatch(page, -1) {
 			got = append(got, m[1])
@@ -85,9 +131,7 @@ func TestRunsPage_ListsEveryRunAsARealLinkAndFilters(t *testing.T) {
 			t.Errorf("%s lists %v, want %v", c.url, got, c.threads)
 		}
 	}
-	p := &RunsPage{src: src, view: viewroute.View{Page: viewroute.Runs}}
-	p.update(now)
-	contains(t, "runs page", html(p), "research-assistant", `badge-corrupted`, `badge-failed`, `data-status="running"`, `id="conn-state"`, `aria-live="polite"`)
+	contains(t, "runs page", html(loadRuns(t, src, "/runs")), "research-assistant", `badge-corrupted`, `badge-failed`, `data-status="running"`, `id="conn-state"`, `aria-live="polite"`)
 }
 
 func TestRunPage_OpenedByURLShowsItsThreadAndGraphAndFollowsIt(t *testing.T) {
@@ -188,15 +232,15 @@ func TestRunPage_TabsShowDiffEventsTokensToolsMetrics(t *testing.T) {
 		{"/runs/run-ok?seq=1&tab=diff", []string{"Change made by sequence 1", "(whole state)", "12345678901234567890"}},
 		{"/runs/run-ok?tab=events", []string{`id="events"`, "graph_end", "tool_execution", "37 of 37 events"}},
 		{"/runs/run-ok?tab=tokens", []string{"req-1", "The sky is blue because…", "120 in · 3 out · 123 total"}},
-		{"/runs/run-ok?tab=tools", []string{"web_search", "requested → started → retrying → completed", "1 retries", "rayleigh scattering"}},
+		{"/runs/run-ok?tab=tools", []string{"web_search", "requested → started → retrying → completed", "1 retry", "rayleigh scattering"}},
 		{"/runs/run-ok?tab=metrics", []string{"quality", "0.92"}},
-		{"/runs/run-live?tab=tokens", []string{"No token streams"}},
+		{"/runs/run-live?tab=tokens", []string{"No LLM calls"}},
 	}
 	for _, c := range cases {
 		contains(t, c.url, html(openRun(t, src, c.url)), c.wants...)
 	}
 	p := openRun(t, src, "/runs/run-ok?tab=events")
-	p.eventQuery = "token_chunk"
+	p.view.Query = "token_chunk"
 	p.update(now)
 	contains(t, "searched events", html(p), "3 of 37 events")
 }
@@ -232,15 +276,17 @@ func TestOverviewPage_ShowsHealthRunsAndErrors(t *testing.T) {
 	src.health.Applied, src.health.HashesVerified = 1200, 900
 	src.health.SchemaMismatch = "server speaks schema v2, this dashboard v1"
 	p := &OverviewPage{src: src}
+	src.retain(sample.Failing("hist-failed")...) // retained by the server, never seen by the tab
+	loadOverview(t, p)
 	p.update(now)
 	src.health.Applied = 2200
 	p.update(now.Add(time.Second))
 	src.health.Applied = 3200
 	p.update(now.Add(2 * time.Second))
 	page := html(p)
-	contains(t, "overview", page, "<h1", "Overview", "Live", "1,000/s", "2 running", "900 hashes verified", "1 untrusted",
-		"search API timed out", `href="/runs/run-fail?seq=`, "Schema version mismatch", `role="alert"`, "Runs in progress",
-		`href="/runs/run-live"`, `<polyline`)
+	contains(t, "overview", page, "<h1", "Overview", "Live", "1,000/s", "5 runs", "2 running", "900 hashes verified", "1 untrusted",
+		"search API timed out", `href="/runs/run-fail?seq=`, `href="/runs/hist-failed?seq=`, "Schema version mismatch", `role="alert"`,
+		"Runs in progress", `href="/runs/run-live"`, `<polyline`, "Failure rate", "66.7%", `data-graph="research-assistant"`, "p50", "p95")
 }
 
 func TestPages_MountInTheEngine(t *testing.T) {

@@ -7,7 +7,9 @@ package viewmodel
 
 import (
 	"fmt"
+	"math"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -117,3 +119,61 @@ func Truncate(s string, n int) string {
 func ShortID(id string) string { return Truncate(id, 18) }
 
 func appendFloat(b []byte, v float64) []byte { return strconv.AppendFloat(b, v, 'f', 1, 64) }
+
+// FormatUSD writes a cost in US dollars with the precision small LLM costs
+// need: "$1.23", "$0.012", "$0.00042"; "<$0.000001" for a sliver.
+func FormatUSD(usd float64) string {
+	switch {
+	case usd == 0:
+		return "$0"
+	case usd < 0:
+		return "-" + FormatUSD(-usd)
+	case usd >= 1:
+		return "$" + strconv.FormatFloat(usd, 'f', 2, 64)
+	case usd < 0.000001:
+		return "<$0.000001"
+	}
+	// Two significant digits.
+	decimals := int(-math.Floor(math.Log10(usd))) + 1
+	return "$" + strconv.FormatFloat(usd, 'f', decimals, 64)
+}
+
+// FormatNumber rounds a number literal for display: at most 2 decimals
+// from 1 up, 3 significant digits below 1 ("0.6666666666666666" → "0.667").
+// Integers and what is not a number are returned as they are; the state
+// tree keeps the literal as received.
+func FormatNumber(lit string) string {
+	if !strings.ContainsAny(lit, ".eE") {
+		return lit
+	}
+	v, err := strconv.ParseFloat(lit, 64)
+	if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
+		return lit
+	}
+	var s string
+	if a := math.Abs(v); a >= 1 || a == 0 {
+		s = strconv.FormatFloat(v, 'f', 2, 64)
+	} else {
+		s = strconv.FormatFloat(v, 'f', int(-math.Floor(math.Log10(a)))+2, 64)
+	}
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	if len(s) >= len(lit) {
+		return lit
+	}
+	return s
+}
+
+// FormatValue rounds the numbers of a short display value ("0.6666 ratio",
+// "12.3456789") and leaves other text as it is.
+func FormatValue(v string) string {
+	num, rest, cut := strings.Cut(v, " ")
+	if f := FormatNumber(num); f != num {
+		if cut {
+			return f + " " + rest
+		}
+		return f
+	}
+	return v
+}

@@ -1,6 +1,8 @@
 package viewmodel
 
 import (
+	"slices"
+
 	"github.com/dashstream/dashstream/protocol/runstate"
 )
 
@@ -113,17 +115,41 @@ func BuildGraph(r *runstate.Run, states []runstate.NodeState) Graph {
 		for _, n := range s.Nodes {
 			add(GraphNode{ID: n.Name, Type: n.Type, Description: n.Description, InSchema: true})
 		}
-		seen := map[[2]string]bool{}
+		// An edge the schema declares keeps its own label: a fanned-out
+		// conditional_targets list must not stamp its first edge's label
+		// on the edges that carry their own.
+		own := map[[2]string]string{}
+		for _, e := range s.Edges {
+			if k := [2]string{e.From, e.To}; e.To != "" {
+				if _, dup := own[k]; !dup || own[k] == "" {
+					own[k] = e.Label
+				}
+			}
+		}
+		seen := map[[2]string]int{} // edge → index in g.Edges
 		for _, e := range s.Edges {
 			targets := e.ConditionalTargets
 			if len(targets) == 0 {
 				targets = []string{e.To}
 			}
 			for _, to := range targets {
-				if seen[[2]string{e.From, to}] {
+				k := [2]string{e.From, to}
+				label, declared := own[k]
+				switch {
+				case declared:
+				case e.To != "" && slices.Contains(targets, e.To):
+					// A fanned-out target no edge declares: e's label
+					// names e.To's branch, not this one.
+					label = ""
+				default:
+					label = e.Label // a label of the whole fan-out
+				}
+				if i, dup := seen[k]; dup {
+					if g.Edges[i].Label == "" {
+						g.Edges[i].Label = label
+					}
 					continue
 				}
-				seen[[2]string{e.From, to}] = true
 				kind := EdgeKind(e.Type)
 				if kind != EdgeConditional && kind != EdgeParallel {
 					kind = EdgeDirect
@@ -131,7 +157,8 @@ func BuildGraph(r *runstate.Run, states []runstate.NodeState) Graph {
 				// Edges may name nodes the node list forgot; draw them.
 				add(GraphNode{ID: e.From, InSchema: s.HasNode(e.From)})
 				add(GraphNode{ID: to, InSchema: s.HasNode(to)})
-				g.Edges = append(g.Edges, GraphEdge{From: e.From, To: to, Kind: kind, Label: e.Label})
+				seen[k] = len(g.Edges)
+				g.Edges = append(g.Edges, GraphEdge{From: e.From, To: to, Kind: kind, Label: label})
 			}
 		}
 	}

@@ -103,7 +103,9 @@ func TestBuildGraph_FansOutConditionalsAndDrawsNodesOutsideTheSchema(t *testing.
 	}{
 		{"plan", "route", EdgeDirect, "", true},
 		{"route", "web_search", EdgeConditional, "needs web", true},
-		{"route", "db_lookup", EdgeConditional, "needs web", true},
+		// "needs web" labels the edge to web_search: a fanned-out target
+		// gets no label of another branch's.
+		{"route", "db_lookup", EdgeConditional, "", true},
 		{"web_search", "merge", EdgeParallel, "", true},
 		{"review", "write", EdgeConditional, "revise", false},
 	}
@@ -283,11 +285,11 @@ func TestEventRows_AreSearchable(t *testing.T) {
 
 func TestDetails_CopyTokensToolsAndMetrics(t *testing.T) {
 	r := sample.Store().Run("run-ok")
-	tok := TokenRows(r)
+	tok := TokenRows(r, nil, now)
 	if len(tok) != 1 || tok[0].Text != "The sky is blue because…" || !tok[0].Final || tok[0].Tokens != "120 in · 3 out · 123 total" {
 		t.Errorf("tokens %+v", tok)
 	}
-	tools := ToolRows(r)
+	tools := ToolRows(r, now)
 	if len(tools) != 1 || tools[0].Retries != 1 || tools[0].Stages != "requested → started → retrying → completed" ||
 		tools[0].Result != `{"hits":3}` || tools[0].Duration != "42 ms" {
 		t.Errorf("tools %+v", tools)

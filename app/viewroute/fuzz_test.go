@@ -14,6 +14,7 @@ func FuzzParse(f *testing.F) {
 		"/", "/runs", "/runs?status=failed&q=a+b%26c", "/runs/t-1?seq=3&node=web+search&tab=tools",
 		"/runs/a%2Fb%3Fc", "/runs/?seq=-1", "/runs/x?seq=99999999999999999999999", "/runs/x?tab=../../etc",
 		"/runs/%ZZ", "//runs//x", "/runs/x?seq=3&seq=4", "/nope", "/runs/\u00e9t\u00e9?node=%00",
+		"/runs/x?tab=timeline&q=a%26b&page=2", "/runs/x?page=0", "/compare?a=x&b=y", "/compare?a=&b=%2F", "/compare?b=only",
 	} {
 		f.Add(s)
 	}

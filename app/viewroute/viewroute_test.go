@@ -27,7 +27,14 @@ func TestParse_ReadsEveryRouteAndDropsInvalidParameters(t *testing.T) {
 		{"/runs/abc", View{Page: Run, Thread: "abc"}},
 		{"/runs/abc?seq=3", View{Page: Run, Thread: "abc", Seq: 3}},
 		{"/runs/abc?seq=3&node=write&tab=diff", View{Page: Run, Thread: "abc", Seq: 3, Node: "write", Tab: TabDiff}},
-		{"/runs/abc?tab=state", View{Page: Run, Thread: "abc"}},
+		{"/runs/abc?tab=state", View{Page: Run, Thread: "abc", Tab: TabState}},
+		{"/runs/abc?tab=timeline&q=llm+end&page=3", View{Page: Run, Thread: "abc", Tab: TabTimeline, Query: "llm end", ListPage: 3}},
+		{"/runs/abc?page=1", View{Page: Run, Thread: "abc"}},
+		{"/runs/abc?page=-4", View{Page: Run, Thread: "abc"}},
+		{"/runs/abc?page=99999999999", View{Page: Run, Thread: "abc"}},
+		{"/compare?a=t1&b=t%2F2", View{Page: Compare, A: "t1", B: "t/2"}},
+		{"/compare", View{Page: Compare}},
+		{"/compare/x", View{Page: NotFound}},
 		{"/runs/abc?seq=abc&tab=bogus", View{Page: Run, Thread: "abc"}},
 		{"/runs/abc?seq=-1", View{Page: Run, Thread: "abc"}},
 		{"/runs/abc?seq=18446744073709551615", View{Page: Run, Thread: "abc", Seq: 18446744073709551615}},
@@ -54,7 +61,9 @@ func TestString_BuildsCanonicalURLsThatParseBack(t *testing.T) {
 		{View{Page: Run, Thread: "t-1"}, "/runs/t-1"},
 		{View{Page: Run, Thread: "t-1", Seq: 3}, "/runs/t-1?seq=3"},
 		{View{Page: Run, Thread: "t-1", Seq: 3, Node: "web search", Tab: TabTools}, "/runs/t-1?seq=3&node=web+search&tab=tools"},
-		{View{Page: Run, Thread: "t-1", Tab: TabState}, "/runs/t-1"},
+		{View{Page: Run, Thread: "t-1", Tab: TabState}, "/runs/t-1?tab=state"},
+		{View{Page: Run, Thread: "t-1", Seq: 9, Tab: TabEvents, Query: "node end", ListPage: 2}, "/runs/t-1?seq=9&tab=events&q=node+end&page=2"},
+		{View{Page: Compare, A: "a 1", B: "b&2"}, "/compare?a=a+1&b=b%262"},
 		{View{Page: Run, Thread: "a/b?c"}, "/runs/a%2Fb%3Fc"},
 	}
 	for _, c := range cases {
@@ -68,9 +77,6 @@ func TestString_BuildsCanonicalURLsThatParseBack(t *testing.T) {
 		if want.Page == NotFound {
 			want = View{Page: Overview}
 		}
-		if want.Tab == DefaultTab {
-			want.Tab = ""
-		}
 		if back != want {
 			t.Errorf("Parse(%q) = %+v, want %+v", got, back, want)
 		}
@@ -83,5 +89,8 @@ func TestView_LiveAndActiveTab(t *testing.T) {
 	}
 	if (View{}).ActiveTab() != TabState || (View{Tab: TabEvents}).ActiveTab() != TabEvents {
 		t.Error("ActiveTab must default to state")
+	}
+	if (View{}).TabOr(TabTimeline) != TabTimeline || (View{Tab: TabState}).TabOr(TabTimeline) != TabState {
+		t.Error("TabOr must give the run's default only when the URL names no tab")
 	}
 }

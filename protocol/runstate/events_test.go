@@ -456,7 +456,7 @@ func TestTokens_SameAsAPlainModel(t *testing.T) {
 			}
 			idx := uint32(r.IntN(12))
 			text := fmt.Sprintf("<%d.%d>", idx, seq)
-			tab.add(&pb.TokenChunk{RequestId: id, ChunkIndex: idx, Text: text}, seq, 100)
+			tab.add(&pb.TokenChunk{RequestId: id, ChunkIndex: idx, Text: text}, seq, int64(seq), 100)
 
 			i := slices.IndexFunc(want, func(m *model) bool { return m.id == id })
 			var m *model

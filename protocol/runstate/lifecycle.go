@@ -14,7 +14,11 @@ func (s *Store) applyEvent(r *Run, it *item, e *Event) {
 	if d := ev.GetDurationUs(); d > 0 {
 		e.DurationUs = d
 	}
-	sm := newSummary(&s.cfg, len(attrs))
+	sm := newSummary(&s.cfg, len(attrs)+1)
+	if id := ev.GetLlmRequestId(); id != "" {
+		// Ties an LLM_* event to its TokenChunks (their request_id).
+		sm.add("llm_request_id", id)
+	}
 	sm.addAttributes(attrs)
 	e.Summary = sm.done()
 

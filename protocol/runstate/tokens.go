@@ -26,6 +26,10 @@ type TokenStream struct {
 	// FirstSeq and LastSeq are the sequences of the first and latest chunk
 	// received (0 for unsequenced chunks).
 	FirstSeq, LastSeq uint64
+	// FirstTime and FinalTime are the producer timestamps (µs, 0 unknown)
+	// of the first chunk received and of the is_final chunk: the span of
+	// the streamed response.
+	FirstTime, FinalTime int64
 	// Truncated: text beyond Config.MaxTokenTextBytes was dropped.
 	Truncated bool
 	chunks    []tokenChunk // sorted by index
@@ -55,7 +59,7 @@ type tokenTable struct {
 	maxBytes int
 }
 
-func (t *tokenTable) add(c *pb.TokenChunk, seq uint64, maxChars int) {
+func (t *tokenTable) add(c *pb.TokenChunk, seq uint64, ts int64, maxChars int) {
 	id := c.GetRequestId()
 	var s *TokenStream
 	if n := len(t.streams); n > 0 && t.streams[n-1].RequestID == id {
@@ -69,7 +73,7 @@ func (t *tokenTable) add(c *pb.TokenChunk, seq uint64, maxChars int) {
 		if len(t.streams) >= t.limit {
 			t.streams = append(t.streams[:0], t.streams[1:]...)
 		}
-		s = &TokenStream{RequestID: boundString(id, maxChars), FirstSeq: seq}
+		s = &TokenStream{RequestID: boundString(id, maxChars), FirstSeq: seq, FirstTime: ts}
 		t.streams = append(t.streams, s)
 	}
 	s.LastSeq = seq
@@ -78,6 +82,7 @@ func (t *tokenTable) add(c *pb.TokenChunk, seq uint64, maxChars int) {
 	}
 	if c.GetIsFinal() {
 		s.Final = true
+		s.FinalTime = ts
 	}
 	if r := c.GetFinishReason(); r != pb.TokenChunk_FINISH_REASON_NONE {
 		s.FinishReason = finishReasonName(r)
@@ -130,7 +135,7 @@ func (t *tokenTable) list() []TokenStream {
 // applyTokenChunk adds a chunk to its token stream and summarises it.
 func (s *Store) applyTokenChunk(r *Run, it *item, e *Event) {
 	c := it.msg.GetTokenChunk()
-	r.tokens.add(c, it.seq, s.cfg.MaxAttrChars)
+	r.tokens.add(c, it.seq, it.ts, s.cfg.MaxAttrChars)
 	// Exactly the fields it will hold: a token chunk is most messages.
 	n := 3
 	if c.GetModel() != "" {

@@ -296,8 +296,21 @@ func (s *Summary) common(h *pb.Header, ts int64, seq uint64, at Position) {
 	}
 }
 
-// finish derives Status and DurationMs after a message.
+// finish derives Status, DurationMs and TotalTokens after a message.
 func (s *Summary) finish() {
+	s.Derive()
+	if s.PromptTokens+s.CompletionTokens == 0 && s.traceTok > 0 {
+		s.TotalTokens = s.traceTok
+	} else {
+		s.TotalTokens = s.PromptTokens + s.CompletionTokens
+	}
+}
+
+// Derive recomputes Status and DurationMs from the fields they follow
+// (StartSeen, Trimmed, Outcome, the times): Observe does it after each
+// message, and a reader that moves a row on by hand (the dashboard laying
+// what it saw live over a catalog row) does it after.
+func (s *Summary) Derive() {
 	switch {
 	case !s.StartSeen || s.Trimmed:
 		s.Status = Incomplete
@@ -312,11 +325,6 @@ func (s *Summary) finish() {
 		s.DurationMs = int64(end-s.StartedAt) / 1000
 	} else {
 		s.DurationMs = 0
-	}
-	if s.PromptTokens+s.CompletionTokens == 0 && s.traceTok > 0 {
-		s.TotalTokens = s.traceTok
-	} else {
-		s.TotalTokens = s.PromptTokens + s.CompletionTokens
 	}
 }
 
@@ -459,7 +467,40 @@ func (s *Summary) Matches(q string) bool {
 }
 
 func containsFold(s, lowerSub string) bool {
-	return strings.Contains(strings.ToLower(s), lowerSub)
+	if lowerSub == "" {
+		return true
+	}
+	if !isASCII(s) || !isASCII(lowerSub) {
+		return strings.Contains(strings.ToLower(s), lowerSub)
+	}
+	// ASCII, the common case: no allocation (the catalog matches 100,000
+	// runs per query).
+	for i := 0; i+len(lowerSub) <= len(s); i++ {
+		j := 0
+		for j < len(lowerSub) && asciiLower(s[i+j]) == lowerSub[j] {
+			j++
+		}
+		if j == len(lowerSub) {
+			return true
+		}
+	}
+	return false
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+func asciiLower(b byte) byte {
+	if 'A' <= b && b <= 'Z' {
+		return b + 'a' - 'A'
+	}
+	return b
 }
 
 // Size estimates the bytes s holds (for the catalog's memory figures).

@@ -299,3 +299,22 @@ func mustJSON(t *testing.T, v any) []byte {
 func equalJSON(t *testing.T, a, b any) bool {
 	return string(mustJSON(t, a)) == string(mustJSON(t, b))
 }
+
+func TestMatches_CaseInsensitiveInThreadGraphAndError(t *testing.T) {
+	s := New("Thread-ABC")
+	s.GraphName, s.Error = "Research_Assistant", "Tool TIMED OUT after 30 s"
+	cases := map[string]bool{"": true, "thread-abc": true, "abc": true, "research_a": true, "timed out": true,
+		"30 s": true, "assistantx": false, "thread-abcd": false, "d-ab": true}
+	for q, want := range cases {
+		if got := s.Matches(q); got != want {
+			t.Errorf("Matches(%q) = %v, want %v", q, got, want)
+		}
+	}
+	u := New("ünïcode-Ä")
+	u.Error = "ÉCHEC du nœud"
+	for q, want := range map[string]bool{"ünïcode-ä": true, "échec": true, "nœud": true, "echec": false} {
+		if got := u.Matches(q); got != want {
+			t.Errorf("non-ASCII Matches(%q) = %v, want %v", q, got, want)
+		}
+	}
+}

@@ -108,6 +108,27 @@ func (g *Gate) Admit(w http.ResponseWriter, r *http.Request) (t Ticket, ok bool)
 	return Ticket{IP: ip, Admin: admin, Subprotocols: protos, release: release}, true
 }
 
+// AllowRead checks a plain HTTP request that reads what /ws would show (the
+// run catalog's JSON API) with the rules of Admit, except the per-IP
+// connection limit, which counts WebSocket connections: the token, when one
+// is configured (the Authorization header, the token query parameter), and
+// the Origin. When it refuses, it has written the answer (401 or 403).
+func (g *Gate) AllowRead(w http.ResponseWriter, r *http.Request) bool {
+	token, _ := offeredToken(r)
+	admin := g.p.AdminToken != "" && equal(token, g.p.AdminToken)
+	if g.p.AuthToken != "" && !admin && !equal(token, g.p.AuthToken) {
+		g.reject("unauthorized")
+		http.Error(w, "missing or wrong token", http.StatusUnauthorized)
+		return false
+	}
+	if !g.OriginAllowed(r) {
+		g.reject("origin")
+		http.Error(w, "origin not allowed", http.StatusForbidden)
+		return false
+	}
+	return true
+}
+
 // Refusals of Authorize, for callers that answer each with its own status.
 var (
 	ErrOrigin       = errors.New("origin not allowed")

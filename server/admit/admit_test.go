@@ -91,6 +91,38 @@ func FuzzAdmission(f *testing.F) {
 	})
 }
 
+func TestAllowRead_APIRequestsNeedTheTokenAndAnAllowedOriginButNoConnectionSlot(t *testing.T) {
+	g := New(Policy{AuthToken: "user", AdminToken: "admin", MaxPerIP: 1}, nil)
+	cases := []struct {
+		name   string
+		setup  func(r *http.Request)
+		status int // 0: admitted
+	}{
+		{"no token", func(*http.Request) {}, http.StatusUnauthorized},
+		{"query token", func(r *http.Request) { r.URL.RawQuery = "token=user" }, 0},
+		{"header token", func(r *http.Request) { r.Header.Set("Authorization", "Bearer user") }, 0},
+		{"admin token", func(r *http.Request) { r.Header.Set("Authorization", "Bearer admin") }, 0},
+		{"wrong token", func(r *http.Request) { r.URL.RawQuery = "token=nope" }, http.StatusUnauthorized},
+		{"foreign origin", func(r *http.Request) { r.URL.RawQuery = "token=user"; r.Header.Set("Origin", "https://evil.example") }, http.StatusForbidden},
+	}
+	// A WebSocket holding the IP's only slot must not lock the API out.
+	ws := httptest.NewRequest("GET", "http://h/ws?token=user", nil)
+	tk, ok := g.Admit(httptest.NewRecorder(), ws)
+	if !ok {
+		t.Fatal("the WebSocket was refused")
+	}
+	defer tk.Release()
+	for _, c := range cases {
+		r := httptest.NewRequest("GET", "http://h/api/runs", nil)
+		c.setup(r)
+		w := httptest.NewRecorder()
+		ok := g.AllowRead(w, r)
+		if ok != (c.status == 0) || (!ok && w.Code != c.status) {
+			t.Errorf("%s: admitted %v, status %d; want status %d (0: admitted)", c.name, ok, w.Code, c.status)
+		}
+	}
+}
+
 // Two X-Forwarded-For lines are one list (RFC 9110 §5.3): the client is the
 // right-most untrusted address across all of them, so a client cannot pick
 // a fresh address per connection by adding a line of its own.

@@ -15,6 +15,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/dashstream/dashstream/protocol/pricing"
 )
 
 // Config is the effective configuration.
@@ -73,6 +75,9 @@ type Config struct {
 	AuthToken           string
 	AdminToken          string
 
+	// Run catalog (issue 10)
+	CatalogMaxRuns int
+
 	// Demo and proxy
 	Demo        string // auto | on | off
 	DemoSeed    int64
@@ -82,6 +87,11 @@ type Config struct {
 
 	// Replay work per client (server/hub)
 	ReplayRatePerClient int // records a second one connection may replay; 0: unlimited
+
+	// LLM prices (issue 11): the built-in table, merged with the file
+	// PricesPath names ("" for none); served at /api/prices.
+	PricesPath string
+	Prices     *pricing.Table
 
 	// Build information, set by main.
 	GitSHA, BuildDate string

@@ -127,6 +127,24 @@ func FuzzLoad(f *testing.F) {
 	})
 }
 
+func TestLoad_CatalogMaxRuns(t *testing.T) {
+	c, err := Load(nil, env(nil))
+	if err != nil || c.CatalogMaxRuns != 100_000 {
+		t.Fatalf("default: %d, %v", c.CatalogMaxRuns, err)
+	}
+	if c, err = Load([]string{"--catalog-max-runs", "500"}, env(map[string]string{"DASHSTREAM_CATALOG_MAX_RUNS": "7"})); err != nil || c.CatalogMaxRuns != 500 {
+		t.Errorf("flag: %d, %v", c.CatalogMaxRuns, err)
+	}
+	if c, err = Load(nil, env(map[string]string{"DASHSTREAM_CATALOG_MAX_RUNS": "7"})); err != nil || c.CatalogMaxRuns != 7 {
+		t.Errorf("env: %d, %v", c.CatalogMaxRuns, err)
+	}
+	for _, bad := range []string{"0", "-1", "many", "10000001"} {
+		if _, err := Load(nil, env(map[string]string{"DASHSTREAM_CATALOG_MAX_RUNS": bad})); err == nil || !strings.Contains(err.Error(), "DASHSTREAM_CATALOG_MAX_RUNS") {
+			t.Errorf("%q: %v, want an error naming DASHSTREAM_CATALOG_MAX_RUNS", bad, err)
+		}
+	}
+}
+
 func TestLoad_ReplayRatePerClient(t *testing.T) {
 	tests := []struct {
 		args []string

@@ -2,11 +2,15 @@ package config
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/dashstream/dashstream/protocol/pricing"
 )
 
 // setting defines one configuration value: its flag, its environment
@@ -174,6 +178,10 @@ var settings = []setting{
 	{flag: "admin-token", env: []string{"DASHSTREAM_ADMIN_TOKEN"}, def: "", help: "token that lets cursor_reset clear the shared replay store", secret: true,
 		apply: func(c *Config, v string) error { c.AdminToken = v; return token(v) }},
 
+	// Run catalog (issue 10)
+	{flag: "catalog-max-runs", env: []string{"DASHSTREAM_CATALOG_MAX_RUNS"}, def: "100000", help: "runs the run catalog (GET /api/runs) keeps; past it the earliest started are dropped",
+		apply: func(c *Config, v string) (err error) { c.CatalogMaxRuns, err = intIn(v, 1, 10_000_000); return }},
+
 	// Demo, proxy, schemas
 	{flag: "demo", env: []string{"DASHSTREAM_DEMO"}, def: "auto", help: "demo runs: auto (on with the embedded broker), on, off",
 		apply: func(c *Config, v string) (err error) {
@@ -213,6 +221,39 @@ var settings = []setting{
 	{flag: "replay-rate-per-client", env: []string{"REPLAY_RATE_PER_CLIENT"}, def: "20000",
 		help:  "records a second one WebSocket connection may replay (resumes, and the continuation of a capped replay; each request also counts as 100); a request beyond it waits and the client is told (0: unlimited)",
 		apply: func(c *Config, v string) (err error) { c.ReplayRatePerClient, err = intIn(v, 0, 100_000_000); return }},
+
+	// LLM prices (issue 11)
+	{flag: "prices", env: []string{"DASHSTREAM_PRICES"}, def: "", help: `JSON file of LLM prices in USD per million tokens, {"model": {"input_per_million": 2.5, "output_per_million": 10}}, overriding and extending the built-in table`,
+		apply: func(c *Config, v string) error {
+			c.PricesPath, c.Prices = v, pricing.Builtin()
+			return loadPrices(c, v)
+		}},
+}
+
+// loadPrices merges the price file at path into c.Prices (the built-in
+// table); a file that cannot be read or parsed stops the start.
+func loadPrices(c *Config, path string) error {
+	if path == "" {
+		return nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, pricing.MaxFileBytes+1))
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if len(data) > pricing.MaxFileBytes {
+		return fmt.Errorf("%s: over %d bytes", path, pricing.MaxFileBytes)
+	}
+	over, err := pricing.Parse(data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	c.Prices = c.Prices.Merge(over)
+	return nil
 }
 
 func nonEmpty(v string) error {

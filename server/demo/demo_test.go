@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/dashstream/dashstream/protocol/pb"
+	"github.com/dashstream/dashstream/protocol/runsummary"
 	"github.com/dashstream/dashstream/protocol/statehash"
 	"github.com/dashstream/dashstream/server/internal/kafkatest"
 	"github.com/dashstream/dashstream/server/producer"
@@ -145,7 +146,8 @@ func TestDemo_EveryStreamIsConsistentWhenReadBack(t *testing.T) {
 	}
 	for _, kind := range []string{"token_chunk", "tool_execution", "metrics", "checkpoint", "event:EVENT_TYPE_CONDITIONAL_BRANCH",
 		"event:EVENT_TYPE_PARALLEL_START", "event:EVENT_TYPE_PARALLEL_END", "event:EVENT_TYPE_NODE_PROGRESS",
-		"event:EVENT_TYPE_NODE_THINKING", "event:EVENT_TYPE_HUMAN_INTERRUPT", "event:EVENT_TYPE_NODE_WARNING"} {
+		"event:EVENT_TYPE_NODE_THINKING", "event:EVENT_TYPE_HUMAN_INTERRUPT", "event:EVENT_TYPE_NODE_WARNING",
+		"event:EVENT_TYPE_LLM_START", "event:EVENT_TYPE_LLM_END"} {
 		if rep.ByKind[kind] == 0 {
 			t.Errorf("no %s in the stream (%v)", kind, rep.ByKind)
 		}
@@ -166,6 +168,30 @@ func TestDemo_EveryStreamIsConsistentWhenReadBack(t *testing.T) {
 			if mt := m.GetMetrics(); mt != nil && mt.GetScope() == "quality" {
 				quality++
 			}
+		}
+	}
+	// Every LLM call is announced by its node (LLM_START names the request
+	// id of its chunks), and a finished one reports realistic usage, which
+	// the run summaries add up.
+	for id, th := range rep.Threads {
+		started, streamed := map[string]string{}, map[string]bool{}
+		sum := runsummary.New(id)
+		for _, m := range th.Messages {
+			sum.Observe(m, runsummary.Position{Offset: -1})
+			if ev := m.GetEvent(); ev.GetEventType() == pb.EventType_EVENT_TYPE_LLM_START {
+				started[ev.GetLlmRequestId()] = ev.GetNodeId()
+			}
+			if tc := m.GetTokenChunk(); tc != nil {
+				streamed[tc.GetRequestId()] = true
+			}
+		}
+		for req := range streamed {
+			if started[req] == "" {
+				t.Errorf("%s: LLM call %s has no LLM_START naming its node", id, req)
+			}
+		}
+		if sum.LLMCalls > sum.Errors && sum.PromptTokens < 300*uint64(sum.LLMCalls-sum.Errors) {
+			t.Errorf("%s: %d prompt tokens over %d calls", id, sum.PromptTokens, sum.LLMCalls)
 		}
 	}
 	if stages[pb.ToolExecution_EXECUTION_STAGE_RETRYING] == 0 || stages[pb.ToolExecution_EXECUTION_STAGE_COMPLETED] == 0 {

@@ -222,9 +222,13 @@ func (r *runner) node(rng *rand.Rand, name string) error {
 	typ := r.g.nodeType(name)
 	r.run.NodeStart(name, producer.Attrs{"node_type": typ, "config_version": 3})
 	started := time.Duration(0)
+	// Each pause runs until the node's simulated clock, not for its own
+	// length, so the timers' overshoot does not add up: the node's wall
+	// time (what a timeline shows) stays its reported duration.
+	t0 := time.Now()
 	work := func(d time.Duration) error {
 		started += d
-		return sleep(r.ctx, r.cfg.TimeScale, d)
+		return sleep(r.ctx, r.cfg.TimeScale, time.Duration(float64(started)-float64(time.Since(t0))/max(r.cfg.TimeScale, 1e-9)))
 	}
 	fail := name == r.failAt
 	var update func(st map[string]any)
@@ -325,13 +329,19 @@ func (r *runner) llm(rng *rand.Rand, name string, fail bool, work func(time.Dura
 	if rng.IntN(2) == 0 {
 		r.run.NodeThinking(name, "Planning the answer: "+sentence(rng, 8), 1)
 	}
-	if err := work(time.Duration(50+rng.IntN(200)) * time.Millisecond); err != nil { // time to first token
-		return nil, err
-	}
 	rate := 20 + rng.IntN(61)             // tokens per second
 	n := min(60+rng.IntN(160), rate*24/5) // at most 4.8 s of streaming
 	perToken := time.Second / time.Duration(rate)
-	prompt := 200 + rng.IntN(800)
+	prompt := promptTokens(rng, name)
+	call := producer.LLMCall{Node: name, RequestID: reqID, Model: model}
+	r.run.LLMStart(call)
+	began := time.Duration(0)
+	ttft := time.Duration(150+rng.IntN(650)) * time.Millisecond // time to first token grows with the prompt
+	ttft += time.Duration(prompt/40) * time.Millisecond
+	if err := work(ttft); err != nil {
+		return nil, err
+	}
+	began += ttft
 	var text strings.Builder
 	failAfter := -1
 	if fail {
@@ -342,7 +352,10 @@ func (r *runner) llm(rng *rand.Rand, name string, fail bool, work func(time.Dura
 		if i == failAfter {
 			r.run.Token(producer.TokenChunk{RequestID: reqID, ChunkIndex: uint32(i), IsFinal: true, Model: model,
 				FinishReason: pb.TokenChunk_FINISH_REASON_ERROR})
-			return nil, fmt.Errorf("%s: %s returned 429 (rate limited) mid-stream after 2 retries", name, model)
+			err := fmt.Errorf("%s: %s returned 429 (rate limited) mid-stream after 2 retries", name, model)
+			call.Err, call.Duration = err, began
+			r.run.LLMEnd(call)
+			return nil, err
 		}
 		text.WriteString(tok)
 		c := producer.TokenChunk{RequestID: reqID, Text: tok, ChunkIndex: uint32(i), Model: model}
@@ -355,7 +368,10 @@ func (r *runner) llm(rng *rand.Rand, name string, fail bool, work func(time.Dura
 		if err := work(perToken); err != nil {
 			return nil, err
 		}
+		began += perToken
 	}
+	call.PromptTokens, call.CompletionTokens, call.FinishReason, call.Duration = prompt, n, "stop", began
+	r.run.LLMEnd(call)
 	r.run.Metrics(producer.Metrics{Scope: "node", ScopeID: name, Values: map[string]producer.Metric{
 		"completion_tokens": producer.Counter(int64(n), "tokens"),
 		"tokens_per_second": producer.Gauge(float64(rate), "tokens/s"),
@@ -377,6 +393,24 @@ func (r *runner) llm(rng *rand.Rand, name string, fail bool, work func(time.Dura
 			st["plan"] = strings.Split(answer, " ")[:min(8, n)]
 		}
 	}, nil
+}
+
+// promptTokens is a realistic prompt size for an LLM node: a node that
+// reads retrieved documents or a draft sends thousands of tokens, a
+// planner a few hundred.
+func promptTokens(rng *rand.Rand, node string) int {
+	lo, span := 800, 1200
+	switch node {
+	case "draft_answer", "write_report":
+		lo, span = 3500, 4500 // the question plus the ranked documents
+	case "write_draft", "compose_reply":
+		lo, span = 1800, 2200
+	case "billing_agent", "technical_agent":
+		lo, span = 1200, 1600 // the ticket plus the account's history
+	case "plan_queries", "outline":
+		lo, span = 350, 500
+	}
+	return lo + rng.IntN(span)
 }
 
 // tool calls a tool, with retries now and then, and a final failure in a

@@ -55,6 +55,9 @@ func (s *Source) process(cl *kgo.Client, r *kgo.Record) {
 	s.status.Decoded++
 	s.status.Forwarded++
 	s.mu.Unlock()
+	if s.cfg.Decoded != nil {
+		s.cfg.Decoded(r.Partition, r.Offset, msg)
+	}
 	s.sink(rec)
 }
 

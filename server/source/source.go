@@ -30,6 +30,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/dashstream/dashstream/protocol"
+	"github.com/dashstream/dashstream/protocol/pb"
 	"github.com/dashstream/dashstream/server/internal/logthrottle"
 	"github.com/dashstream/dashstream/server/metrics"
 	"github.com/dashstream/dashstream/server/replay"
@@ -54,6 +55,10 @@ type Config struct {
 	// StartBudget bounds the start-up metadata and watermark requests
 	// (default 15 s, M-1028).
 	StartBudget time.Duration
+	// Decoded, when set, is given every forwarded record's decoded message
+	// just before the sink gets the record (the run catalog reads it, so
+	// nothing decodes a record twice). Same goroutine and order as Sink.
+	Decoded func(partition int32, offset int64, msg *pb.DashStreamMessage)
 	// TopicID is the topic's id the gateway's namespace was made with; a
 	// topic found with another id (deleted and created again) is not read,
 	// since its offsets name other records. Empty: the first id seen is

@@ -43,6 +43,7 @@ var figures = []figure{
 	{"resume from Redis: round trips per durable call", "linux/BenchmarkResume_Redis", "", "redis-round-trips/call", false, 1, "≤ 1"},
 	{"produce → client p99 at 1,000 records/s × 10 clients (ms)", "linux/BenchmarkE2ELatency_1000PerSec10Clients", "", "p99_ms", false, 20, "≤ 20 ms"},
 	{"run store heap, 100 runs × 1,000 messages (MB)", "linux/BenchmarkFollow100Runs1000Msgs", "", "heapMB", false, 0, "-"},
+	{"timeline of a 5,600-message run: BuildWaterfall vs EventRows (ns)", "linux/BenchmarkBuildWaterfall", "linux/BenchmarkEventRows_Baseline", "ns/op", false, 0, "-"},
 	{"small diffs applied, Chromium wasm vs native (diffs/s)", "js/BenchmarkApply_SmallDiff", "linux/BenchmarkApply_SmallDiff", "diffs/s", true, 0, "-"},
 }
 

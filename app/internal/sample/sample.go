@@ -68,16 +68,19 @@ func (b *Builder) event(typ pb.EventType, node string, attrs map[string]*pb.Attr
 	return e
 }
 
-// Start sends the GraphStart with the schema and an initial state.
+// Start sends the GraphStart with the schema ("" for none) and an initial
+// state.
 func (b *Builder) Start(schema, initial string) *Builder {
 	st, err := jsontree.Parse([]byte(initial))
 	if err != nil {
 		panic(fmt.Sprintf("sample: initial state: %v", err))
 	}
 	b.state = st
-	b.event(pb.EventType_EVENT_TYPE_GRAPH_START, "", map[string]*pb.AttributeValue{
-		"graph_schema_json": str(schema), "schema_id": str("5ca1ab1e0ddba11a"), "initial_state_json": str(initial),
-	})
+	attrs := map[string]*pb.AttributeValue{"schema_id": str("5ca1ab1e0ddba11a"), "initial_state_json": str(initial)}
+	if schema != "" { // "": a run that sends no schema
+		attrs["graph_schema_json"] = str(schema)
+	}
+	b.event(pb.EventType_EVENT_TYPE_GRAPH_START, "", attrs)
 	return b
 }
 
@@ -169,6 +172,85 @@ func (b *Builder) Tool(call, tool, args, result string, retry bool) *Builder {
 	return b
 }
 
+// NodeStart sends a node's NODE_START alone (for overlapping branches).
+func (b *Builder) NodeStart(name string) *Builder {
+	b.event(pb.EventType_EVENT_TYPE_NODE_START, name, nil)
+	return b
+}
+
+// NodeEnd sends a node's NODE_END after durMs milliseconds.
+func (b *Builder) NodeEnd(name string, durMs int64) *Builder {
+	e := b.event(pb.EventType_EVENT_TYPE_NODE_END, name, nil)
+	e.DurationUs = durMs * 1000
+	return b
+}
+
+// NodeError sends a node's NODE_ERROR.
+func (b *Builder) NodeError(name, reason string) *Builder {
+	b.event(pb.EventType_EVENT_TYPE_NODE_ERROR, name, map[string]*pb.AttributeValue{"error": str(reason)})
+	return b
+}
+
+// GraphError sends the GRAPH_ERROR that ends a failed run.
+func (b *Builder) GraphError(reason string) *Builder {
+	b.event(pb.EventType_EVENT_TYPE_GRAPH_ERROR, "", map[string]*pb.AttributeValue{"error": str(reason)})
+	return b
+}
+
+// LLM is one LLM call for Builder.LLM.
+type LLM struct {
+	Node, Request, Model string
+	Prompt, Completion   uint32
+	// Announce sends LLM_START and LLM_END events naming Node (what ties a
+	// call to its node); without them the call is placed by when it ran.
+	Announce bool
+	// Fail ends the stream with finish_reason ERROR and no usage.
+	Fail   bool
+	Chunks []string
+}
+
+// LLM sends an LLM call: LLM_START (when announced), its chunks, the last
+// with the usage, and LLM_END (or LLM_ERROR).
+func (b *Builder) LLM(c LLM) *Builder {
+	id := func(e *pb.Event) { e.LlmRequestId = c.Request }
+	if c.Announce {
+		id(b.event(pb.EventType_EVENT_TYPE_LLM_START, c.Node, map[string]*pb.AttributeValue{"model": str(c.Model)}))
+	}
+	for i, text := range c.Chunks {
+		tc := &pb.TokenChunk{Header: b.header(pb.MessageType_MESSAGE_TYPE_TOKEN_CHUNK), RequestId: c.Request, Text: text,
+			ChunkIndex: uint32(i), Model: c.Model}
+		if i == len(c.Chunks)-1 {
+			tc.IsFinal = true
+			tc.FinishReason = pb.TokenChunk_FINISH_REASON_STOP
+			if c.Fail {
+				tc.FinishReason = pb.TokenChunk_FINISH_REASON_ERROR
+			} else {
+				tc.Stats = &pb.TokenStats{PromptTokens: c.Prompt, CompletionTokens: c.Completion, TotalTokens: c.Prompt + c.Completion}
+			}
+		}
+		b.Msgs = append(b.Msgs, &pb.DashStreamMessage{Message: &pb.DashStreamMessage_TokenChunk{TokenChunk: tc}})
+	}
+	if c.Announce {
+		typ := pb.EventType_EVENT_TYPE_LLM_END
+		if c.Fail {
+			typ = pb.EventType_EVENT_TYPE_LLM_ERROR
+		}
+		id(b.event(typ, c.Node, map[string]*pb.AttributeValue{"model": str(c.Model)}))
+	}
+	return b
+}
+
+// ToolFail sends a tool call that fails after one retry.
+func (b *Builder) ToolFail(call, tool, reason string) *Builder {
+	for i, st := range []pb.ToolExecution_ExecutionStage{pb.ToolExecution_EXECUTION_STAGE_STARTED,
+		pb.ToolExecution_EXECUTION_STAGE_RETRYING, pb.ToolExecution_EXECUTION_STAGE_FAILED} {
+		te := &pb.ToolExecution{Header: b.header(pb.MessageType_MESSAGE_TYPE_TOOL_EXECUTION), CallId: call, ToolName: tool,
+			Stage: st, RetryCount: uint32(min(i, 1)), Error: reason}
+		b.Msgs = append(b.Msgs, &pb.DashStreamMessage{Message: &pb.DashStreamMessage_ToolExecution{ToolExecution: te}})
+	}
+	return b
+}
+
 // Metric sends one gauge of the run.
 func (b *Builder) Metric(name string, v float64, unit string) *Builder {
 	m := &pb.Metrics{Header: b.header(pb.MessageType_MESSAGE_TYPE_METRICS), Scope: "graph", ScopeId: b.Thread,
@@ -211,6 +293,26 @@ func Research(thread string) []*pb.DashStreamMessage {
 	return b.End().Msgs
 }
 
+// Trace is a failed run with a bit of everything a waterfall shows: an
+// announced LLM call, two branches running at once with a tool call each
+// (one retried), a node that runs twice with an unannounced LLM call in
+// the first execution, and an LLM call that fails in the second, which
+// fails the node and the run.
+func Trace(thread string) *Builder {
+	b := NewBuilder(thread).Start(Schema, `{"q":1}`)
+	b.NodeStart("plan").LLM(LLM{Node: "plan", Request: "req-plan", Model: "gpt-4o-mini", Prompt: 1000, Completion: 200,
+		Announce: true, Chunks: []string{"Search ", "both."}}).Set("plan", `"both"`).NodeEnd("plan", 1500)
+	b.NodeStart("web_search").NodeStart("db_lookup")
+	b.Tool("call-w", "web_search", `{"q":"x"}`, `{"hits":3}`, true)
+	b.Tool("call-d", "db_lookup", `{"id":1}`, `{"rows":2}`, false)
+	b.NodeEnd("db_lookup", 1000).Set("web", `3`).NodeEnd("web_search", 2000)
+	b.NodeStart("write").LLM(LLM{Request: "req-w1", Model: "llama-3.1-70b-instruct", Prompt: 3000, Completion: 500,
+		Chunks: []string{"Draft"}}).NodeEnd("write", 700)
+	b.NodeStart("write").LLM(LLM{Node: "write", Request: "req-w2", Model: "claude-3-5-sonnet", Announce: true, Fail: true,
+		Chunks: []string{"Re", "vis"}}).NodeError("write", "rate limited").GraphError("write: rate limited")
+	return b
+}
+
 // Failing returns a run that fails in web_search.
 func Failing(thread string) []*pb.DashStreamMessage {
 	b := NewBuilder(thread).Start(Schema, `{"question":"q"}`)
@@ -233,6 +335,30 @@ func Running(thread string) []*pb.DashStreamMessage {
 	b.Node("plan", "plan", `[]`, 100)
 	b.event(pb.EventType_EVENT_TYPE_NODE_START, "route", nil)
 	return b.Msgs
+}
+
+// Shift moves messages d later on the producer's clock (runs of the
+// samples otherwise all start at T0).
+func Shift(msgs []*pb.DashStreamMessage, d time.Duration) []*pb.DashStreamMessage {
+	for _, m := range msgs {
+		var h *pb.Header
+		switch x := m.GetMessage().(type) {
+		case *pb.DashStreamMessage_Event:
+			h = x.Event.GetHeader()
+		case *pb.DashStreamMessage_StateDiff:
+			h = x.StateDiff.GetHeader()
+		case *pb.DashStreamMessage_TokenChunk:
+			h = x.TokenChunk.GetHeader()
+		case *pb.DashStreamMessage_ToolExecution:
+			h = x.ToolExecution.GetHeader()
+		case *pb.DashStreamMessage_Metrics:
+			h = x.Metrics.GetHeader()
+		}
+		if h != nil {
+			h.TimestampUs += d.Microseconds()
+		}
+	}
+	return msgs
 }
 
 // Apply feeds messages to s, message i received at T0 plus i ms.

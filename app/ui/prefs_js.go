@@ -1,0 +1,7 @@
+//go:build js && wasm
+
+package ui
+
+import "github.com/dashstream/dashstream/app/cursors"
+
+func browserPrefs() cursors.Storage { return cursors.BrowserStorage(nil) }

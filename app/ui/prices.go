@@ -1,0 +1,34 @@
+package ui
+
+import (
+	"github.com/dashstream/dashstream/protocol/pricing"
+)
+
+// PriceSource is implemented by a Source that knows the gateway's LLM
+// prices: the run page prices each call with them (the same table the
+// server prices its run catalog with), and shows tokens without a cost
+// until they arrive or when there are none.
+type PriceSource interface {
+	Prices() *pricing.Table
+}
+
+// pricesOf returns src's prices, nil when it has none.
+func pricesOf(src Source) *pricing.Table {
+	if ps, ok := src.(PriceSource); ok {
+		return ps.Prices()
+	}
+	return nil
+}
+
+// builtinPrices prices the runs a tab summarises itself until the
+// gateway's table has arrived, so their cost does not blink in.
+var builtinPrices = pricing.Builtin()
+
+// listPrices returns the table that prices the list rows of runs this tab
+// holds (the catalog's rows come priced by the server, with the same table).
+func listPrices(src Source) *pricing.Table {
+	if t := pricesOf(src); t != nil {
+		return t
+	}
+	return builtinPrices
+}
