@@ -103,40 +103,41 @@ func dashStreamMessage(src source, b []byte, m *pb.DashStreamMessage, spare *pb.
 			continue
 		}
 		// A variant that follows one of another kind replaces it; one of
-		// the same kind merges into it.
+		// the same kind merges into it. spare belongs to the variant alloc
+		// put in place: a new variant must not share (and merge into) it.
 		switch f.num {
 		case 1:
 			w, ok := m.Message.(*pb.DashStreamMessage_Event)
 			if !ok {
-				w = &pb.DashStreamMessage_Event{Event: new(pb.Event)}
+				w, spare = &pb.DashStreamMessage_Event{Event: new(pb.Event)}, nil
 			}
 			f.check(event(src, v, w.Event, spare, depth))
 			m.Message = w
 		case 2:
 			w, ok := m.Message.(*pb.DashStreamMessage_StateDiff)
 			if !ok {
-				w = &pb.DashStreamMessage_StateDiff{StateDiff: new(pb.StateDiff)}
+				w, spare = &pb.DashStreamMessage_StateDiff{StateDiff: new(pb.StateDiff)}, nil
 			}
 			f.check(stateDiff(src, v, w.StateDiff, spare, depth))
 			m.Message = w
 		case 3:
 			w, ok := m.Message.(*pb.DashStreamMessage_TokenChunk)
 			if !ok {
-				w = &pb.DashStreamMessage_TokenChunk{TokenChunk: new(pb.TokenChunk)}
+				w, spare = &pb.DashStreamMessage_TokenChunk{TokenChunk: new(pb.TokenChunk)}, nil
 			}
 			f.check(tokenChunk(src, v, w.TokenChunk, spare, depth))
 			m.Message = w
 		case 4:
 			w, ok := m.Message.(*pb.DashStreamMessage_ToolExecution)
 			if !ok {
-				w = &pb.DashStreamMessage_ToolExecution{ToolExecution: new(pb.ToolExecution)}
+				w, spare = &pb.DashStreamMessage_ToolExecution{ToolExecution: new(pb.ToolExecution)}, nil
 			}
 			f.check(toolExecution(src, v, w.ToolExecution, spare, depth))
 			m.Message = w
 		case 6:
 			w, ok := m.Message.(*pb.DashStreamMessage_Metrics)
 			if !ok {
-				w = &pb.DashStreamMessage_Metrics{Metrics: new(pb.Metrics)}
+				w, spare = &pb.DashStreamMessage_Metrics{Metrics: new(pb.Metrics)}, nil
 			}
 			f.check(metrics(src, v, w.Metrics, spare, depth))
 			m.Message = w

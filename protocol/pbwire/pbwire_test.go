@@ -335,6 +335,20 @@ func TestUnmarshal_MergeRulesSameAsProto(t *testing.T) {
 			func(m *pb.DashStreamMessage) bool {
 				return string(m.GetTokenChunk().GetHeader().ProtoReflect().GetUnknown()) == string(cat(varintField(70, 1), varintField(71, 2)))
 			}},
+		{"a replacing variant's header is its own, not the replaced one's", cat(inEvent(inHeader(bytesField(4, []byte("a")))), bytesField(2, inHeader(bytesField(3, []byte("x"))))),
+			func(m *pb.DashStreamMessage) bool {
+				h := m.GetStateDiff().GetHeader()
+				return h.GetTenantId() == "x" && h.GetThreadId() == ""
+			}},
+		{"a variant back after another starts afresh", cat(inTokenChunk(inHeader(varintField(5, 1)), bytesField(2, []byte("r"))), inEvent(inHeader(varintField(5, 2))), inTokenChunk(inHeader(bytesField(4, []byte("t"))))),
+			func(m *pb.DashStreamMessage) bool {
+				c := m.GetTokenChunk()
+				return c.GetRequestId() == "" && c.GetHeader().GetSequence() == 0 && c.GetHeader().GetThreadId() == "t"
+			}},
+		{"a negative enum (10-byte varint) is kept", inTokenChunk(inHeader(protowire.AppendVarint(tag(6, protowire.VarintType), uint64(math.MaxUint64-4)))),
+			func(m *pb.DashStreamMessage) bool { return m.GetTokenChunk().GetHeader().GetType() == -5 }},
+		{"a negative int64 (10-byte varint) is kept", inEvent(varintField(5, math.MaxUint64)),
+			func(m *pb.DashStreamMessage) bool { return m.GetEvent().GetDurationUs() == -1 }},
 		{"empty bytes are nil in a field, empty in a oneof", cat(inEvent(bytesField(4, bytesField(1, []byte("k")), bytesField(2, bytesField(5)))), bytesField(1, bytesField(1, bytesField(1)))),
 			func(m *pb.DashStreamMessage) bool {
 				e := m.GetEvent()
@@ -440,6 +454,10 @@ func FuzzUnmarshal_SameAsProto(f *testing.F) {
 	f.Add(nested(40, 1, false))
 	f.Add(inTokenChunk(bytesField(4, []byte{1, 2}), varintField(4, 3), bytesField(5, make([]byte, 8))))
 	f.Add(cat(tag(20, protowire.StartGroupType), varintField(1, 5), tag(20, protowire.EndGroupType)))
+	// Variants with headers replacing each other (a shared header once
+	// merged across them).
+	f.Add(cat(inEvent(inHeader(bytesField(4, []byte("a")))), bytesField(2, inHeader(bytesField(3, []byte("x"))))))
+	f.Add(cat(inTokenChunk(inHeader(varintField(5, 1))), inEvent(inHeader(varintField(5, 2))), inTokenChunk(inHeader(varintField(6, 3)))))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		sameAsProto(t, b)
 	})
