@@ -69,3 +69,36 @@ func BenchmarkDecode_DemoStream(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDecodeFramed_DemoStream: protocol.Decode on the recorded demo
+// stream's framed values (zstd included) beside what it did before pbwire,
+// a fresh buffer per zstd frame and proto.Unmarshal, in the same run.
+func BenchmarkDecodeFramed_DemoStream(b *testing.B) {
+	s := recordDemo(b, 100)
+	d := protocol.NewDecoder()
+	for _, side := range []struct {
+		name   string
+		decode func([]byte) error
+	}{
+		{"protocol.Decode", func(v []byte) error { _, err := d.Decode(v); return err }},
+		{"unframe+proto.Unmarshal", func(v []byte) error {
+			raw, err := d.Unframe(v)
+			if err != nil {
+				return err
+			}
+			return proto.Unmarshal(raw, new(pb.DashStreamMessage))
+		}},
+	} {
+		b.Run(side.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				for _, v := range s.values {
+					if err := side.decode(v); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(len(s.values)*b.N)/b.Elapsed().Seconds(), "msgs/s")
+		})
+	}
+}
