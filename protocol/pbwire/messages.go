@@ -226,7 +226,7 @@ func event(src source, b []byte, m *pb.Event, spare *pb.Header, depth int) error
 				if m.Attributes == nil {
 					m.Attributes = map[string]*pb.AttributeValue{}
 				}
-				f.check(attributeEntry(src, v, m.Attributes, depth-1))
+				f.check(messageEntry(src, v, m.Attributes, depth-1, "attribute entry", attributeValue))
 			}
 		case 5:
 			f.setInt64(&m.DurationUs)
@@ -239,20 +239,20 @@ func event(src source, b []byte, m *pb.Event, spare *pb.Header, depth int) error
 	return f.end(m)
 }
 
-// attributeEntry reads a map<string, AttributeValue> entry into into: a
-// missing key is "", a missing value an empty AttributeValue; an entry
-// replaces any earlier one of its key.
-func attributeEntry(src source, b []byte, into map[string]*pb.AttributeValue, depth int) error {
+// messageEntry reads a map<string, M> entry into into: a missing key is
+// "", a missing value an empty M; an entry replaces any earlier one of its
+// key. value merges wire data into an M (attributeValue, metricValue).
+func messageEntry[M any](src source, b []byte, into map[string]*M, depth int, msg string, value func(source, []byte, *M, int) error) error {
 	var key string
-	val := new(pb.AttributeValue)
-	e := fields{b: b, src: src, msg: "attribute entry", entry: true}
+	val := new(M)
+	e := fields{b: b, src: src, msg: msg, entry: true}
 	for e.next() {
 		switch e.num {
 		case 1:
 			e.setStr(&key)
 		case 2:
 			if v, ok := e.bytes(); ok {
-				e.check(attributeValue(src, v, val, depth))
+				e.check(value(src, v, val, depth))
 			}
 		default:
 			e.skip()
@@ -350,7 +350,7 @@ func attributeMap(src source, b []byte, m *pb.AttributeMap, depth int) error {
 				if m.Values == nil {
 					m.Values = map[string]*pb.AttributeValue{}
 				}
-				f.check(attributeEntry(src, v, m.Values, depth-1))
+				f.check(messageEntry(src, v, m.Values, depth-1, "attribute entry", attributeValue))
 			}
 		default:
 			f.skip()
@@ -589,7 +589,7 @@ func metrics(src source, b []byte, m *pb.Metrics, spare *pb.Header, depth int) e
 				if m.Metrics == nil {
 					m.Metrics = map[string]*pb.MetricValue{}
 				}
-				f.check(metricEntry(src, v, m.Metrics, depth-1))
+				f.check(messageEntry(src, v, m.Metrics, depth-1, "metric entry", metricValue))
 			}
 		case 5:
 			if v, ok := f.entryBytes(depth); ok {
@@ -606,30 +606,6 @@ func metrics(src source, b []byte, m *pb.Metrics, spare *pb.Header, depth int) e
 		}
 	}
 	return f.end(m)
-}
-
-// metricEntry reads a map<string, MetricValue> entry, as attributeEntry.
-func metricEntry(src source, b []byte, into map[string]*pb.MetricValue, depth int) error {
-	var key string
-	val := new(pb.MetricValue)
-	e := fields{b: b, src: src, msg: "metric entry", entry: true}
-	for e.next() {
-		switch e.num {
-		case 1:
-			e.setStr(&key)
-		case 2:
-			if v, ok := e.bytes(); ok {
-				e.check(metricValue(src, v, val, depth))
-			}
-		default:
-			e.skip()
-		}
-	}
-	if e.err != nil {
-		return e.err
-	}
-	into[key] = val
-	return nil
 }
 
 func metricValue(src source, b []byte, m *pb.MetricValue, depth int) error {
