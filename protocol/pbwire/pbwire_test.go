@@ -488,3 +488,15 @@ func TestUnmarshal_OwnsItsMemory(t *testing.T) {
 		}
 	}
 }
+
+// source.string finds a string's place in the shared copy of the input
+// from its capacity, which holds only while protowire.ConsumeBytes returns
+// a slice that keeps the input's end (not a full slice expression): a
+// protobuf-go upgrade that changed it fails here first.
+func TestConsumeBytes_KeepsTheInputsEnd(t *testing.T) {
+	in := cat(bytesField(3, []byte("abc")), varintField(1, 1))
+	v, n := protowire.ConsumeBytes(in[1:])
+	if n != 4 || string(v) != "abc" || cap(v) != cap(in)-2 {
+		t.Fatalf("ConsumeBytes gave %q (cap %d) of %d bytes; want \"abc\" with cap %d", v, cap(v), n, cap(in)-2)
+	}
+}
