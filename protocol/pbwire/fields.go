@@ -88,8 +88,12 @@ func (f *fields) check(err error) {
 
 // skip keeps the current field as an unknown field (dropped in a map entry).
 func (f *fields) skip() {
-	n := protowire.ConsumeFieldValue(f.num, f.typ, f.b)
-	if n < 0 {
+	var n int
+	if f.typ == protowire.StartGroupType {
+		if n = f.groupLen(); n < 0 {
+			return
+		}
+	} else if n = protowire.ConsumeFieldValue(f.num, f.typ, f.b); n < 0 {
 		f.fail(n)
 		return
 	}
@@ -98,6 +102,53 @@ func (f *fields) skip() {
 		f.unk = append(f.unk, f.b[:n]...)
 	}
 	f.b = f.b[n:]
+}
+
+// groupLen returns the length of the current field, a group, up to and
+// including its end tag, or -1 after recording an error. It accepts what
+// protowire.ConsumeFieldValue accepts (which protobuf-go skips unknown
+// groups with), groups nested up to its limit included, but without
+// recursion: protowire calls itself once per level, and in the browser
+// Go's calls are the JavaScript engine's, whose stack a few kilobytes of
+// nested group tags overflow, a crash no error can report.
+func (f *fields) groupLen() int {
+	b := f.b
+	var open []protowire.Number // groups open inside this one, innermost last
+	for {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			f.fail(n)
+			return -1
+		}
+		b = b[n:]
+		switch typ {
+		case protowire.EndGroupType:
+			want := f.num
+			if len(open) > 0 {
+				want = open[len(open)-1]
+			}
+			if num != want {
+				f.err = fmt.Errorf("%s: field %d: group %d closed by end of group %d: %w", f.msg, f.num, want, num, ErrMalformed)
+				return -1
+			}
+			if len(open) == 0 {
+				return len(f.b) - len(b)
+			}
+			open = open[:len(open)-1]
+		case protowire.StartGroupType:
+			if len(open) >= protowire.DefaultRecursionLimit {
+				f.err = fmt.Errorf("%s: field %d: groups nested deeper than %d: %w", f.msg, f.num, protowire.DefaultRecursionLimit, ErrTooDeep)
+				return -1
+			}
+			open = append(open, num)
+		default:
+			if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
+				f.fail(n)
+				return -1
+			}
+			b = b[n:]
+		}
+	}
 }
 
 // end returns the reading's error, or keeps its unknown fields in m after

@@ -500,3 +500,53 @@ func TestConsumeBytes_KeepsTheInputsEnd(t *testing.T) {
 		t.Fatalf("ConsumeBytes gave %q (cap %d) of %d bytes; want \"abc\" with cap %d", v, cap(v), n, cap(in)-2)
 	}
 }
+
+// groups returns n unknown groups (field 20) nested in each other, closed
+// by end tags of closeNum (20 to close them right).
+func groups(n int, closeNum protowire.Number) []byte {
+	var b []byte
+	for range n {
+		b = append(b, tag(20, protowire.StartGroupType)...)
+	}
+	b = append(b, varintField(1, 1)...)
+	for range n {
+		b = append(b, tag(closeNum, protowire.EndGroupType)...)
+	}
+	return b
+}
+
+// Unknown groups nested as deep as protobuf-go skips them are kept, one
+// deeper is an error, and none of it overflows the browser's call stack
+// (protowire's recursive skipping did, near 10,000 levels: a crash of the
+// whole dashboard, not an error). In the browser proto.Unmarshal is left
+// out: it recurses there too.
+func TestUnmarshal_DeepUnknownGroupsSameAsProto(t *testing.T) {
+	limit := protowire.DefaultRecursionLimit
+	for _, c := range []struct {
+		in      []byte
+		wantErr bool
+	}{
+		{groups(limit, 20), false},
+		{groups(limit+1, 20), false}, // the outermost group and limit more inside
+		{groups(limit+2, 20), true},
+		{inTokenChunk(groups(limit+1, 20)), false},
+		{inTokenChunk(groups(limit+2, 20)), true},
+		{inTokenChunk(inHeader(groups(limit/2, 20))), false},
+		{groups(limit/2, 21), true},
+		{groups(3, 20)[:5], true},
+		{cat(tag(20, protowire.StartGroupType), tag(21, protowire.StartGroupType), tag(20, protowire.EndGroupType), tag(21, protowire.EndGroupType)), true},
+		{cat(tag(20, protowire.StartGroupType), []byte{0x00}, tag(20, protowire.EndGroupType)), true},
+		{cat(tag(20, protowire.StartGroupType), []byte{1<<3 | 6}, tag(20, protowire.EndGroupType)), true},
+		{cat(tag(20, protowire.StartGroupType), protowire.AppendVarint(nil, uint64(protowire.MaxValidNumber+1)<<3), []byte{1}, tag(20, protowire.EndGroupType)), false}, // as protowire accepts inside a group
+	} {
+		var err error
+		if runtime.GOOS == "js" {
+			_, err = Unmarshal(c.in)
+		} else {
+			_, err = sameAsProto(t, c.in)
+		}
+		if (err != nil) != c.wantErr {
+			t.Fatalf("input of %d bytes: error %v, want one: %t", len(c.in), err, c.wantErr)
+		}
+	}
+}
