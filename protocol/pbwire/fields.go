@@ -10,11 +10,6 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
-// recursionLimit is proto.UnmarshalOptions' default nesting limit; depths
-// are counted exactly as protobuf-go counts them (one per message, one
-// more per map entry), so the same inputs are too deep for both.
-const recursionLimit = protowire.DefaultRecursionLimit
-
 // Decoding errors; every error Unmarshal returns wraps exactly one of them.
 var (
 	// ErrMalformed: the wire data is not valid protobuf (truncated, a bad

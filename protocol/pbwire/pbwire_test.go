@@ -402,19 +402,21 @@ func nest(nums []protowire.Number) []byte {
 // DashStreamMessage, the Event, each map entry and each AttributeValue,
 // AttributeMap and AttributeArray, so nested's input is
 // 4 + 2·arrays + 3·levels (one less when valueless) deep, and decodes
-// when that is at most 10,000. Both decoders must say so, at each of the
-// three phases of a map level and for arrays alone. In the browser
-// protobuf-go is left out: it overflows V8's call stack long before
-// (between 1,000 and 2,000 levels), where Unmarshal does not.
+// when that is at most recursionLimit (10,000; 1,000 in the browser).
+// Both decoders must say so, at each of the three phases of a map level
+// and for arrays alone. In the browser protobuf-go is left out: it
+// overflows V8's call stack (between 1,000 and 2,000 levels).
 func TestUnmarshal_RecursionLimitSameAsProto(t *testing.T) {
 	type input struct{ levels, arrays int }
 	var inputs []input
+	c := (recursionLimit - 4) / 3 // the most map levels that fit
 	for arrays := range 3 {
-		for levels := 3326; levels <= 3334; levels++ {
+		for levels := c - 6; levels <= c+2; levels++ {
 			inputs = append(inputs, input{levels, arrays})
 		}
 	}
-	inputs = append(inputs, input{0, 4997}, input{0, 4998}, input{0, 4999}, input{0, 6000})
+	a := (recursionLimit - 4) / 2 // the most arrays that fit
+	inputs = append(inputs, input{0, a - 1}, input{0, a}, input{0, a + 1}, input{0, recursionLimit * 6 / 10}, input{0, 6000})
 	for _, in := range inputs {
 		for _, valueless := range []bool{false, true} {
 			if valueless && in.levels == 0 {
