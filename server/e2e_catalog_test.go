@@ -271,7 +271,7 @@ func TestE2E_Catalog_ARunOpenedFromTheListIsWholeAndTheSameInEveryTab(t *testing
 		pos := evalString(t, tab, `document.querySelector("#slider-position").textContent`)
 		positions = append(positions, pos)
 		if i == 0 {
-			shoot(t, tab, screenshotDir(t), "10-run-from-catalog")
+			shoot(t, tab, screenshotDir(t), "15-run-from-catalog")
 			// The earlier run finished before this tab opened: only the
 			// catalog knows it.
 			poll(t, tab, "Compare with previous naming "+prev.ThreadID,

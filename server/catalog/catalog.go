@@ -78,6 +78,7 @@ type Catalog struct {
 	mu      sync.RWMutex
 	runs    map[string]*entry
 	order   *btree.BTreeG[item] // newest first
+	rows    []row               // every entry's row, in no order (entry.slot)
 	names   map[string]string   // interned graph names
 	all     tally
 	byGraph map[string]*tally

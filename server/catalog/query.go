@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -235,46 +236,36 @@ func (c *Catalog) Query(q Query) runsummary.Page {
 	m := q.matcher()
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	page := runsummary.Page{Runs: make([]runsummary.Summary, 0, min(q.Limit, c.order.Len())), Building: c.building}
-	// Totals come from the tallies unless the filter needs a scan; then
-	// one walk of the window both counts and collects the page.
-	counted := q.Text == "" && q.Since == 0 && q.Until == 0
-	if counted {
-		if q.Graph != "" {
-			page.Total = c.byGraph[q.Graph].count(q.Status)
-		} else {
-			page.Total = c.all.count(q.Status)
-		}
+	var page runsummary.Page
+	// Totals come from the tallies unless the filter needs a scan: a text
+	// or a time window, whose total needs every matching run.
+	if q.Text == "" && q.Since == 0 && q.Until == 0 {
+		page = c.walk(q, &m)
+	} else {
+		page = c.scan(q, &m)
+	}
+	page.Building = c.building
+	return page
+}
+
+// walk reads a page off the ordered index from the cursor on, and takes
+// the total from the tallies. c.mu held.
+func (c *Catalog) walk(q Query, m *matcher) runsummary.Page {
+	page := runsummary.Page{Runs: make([]runsummary.Summary, 0, min(q.Limit, c.order.Len()))}
+	if q.Graph != "" {
+		page.Total = c.byGraph[q.Graph].count(q.Status)
+	} else {
+		page.Total = c.all.count(q.Status)
 	}
 	pivot := item{start: 1<<63 - 1}
-	if q.Until != 0 {
-		pivot = item{start: q.Until - 1}
+	if q.After.Set {
+		pivot = item{start: q.After.Start, key: q.After.Thread}
 	}
-	cursor := item{start: q.After.Start, key: q.After.Thread}
-	if counted && q.After.Set && newerFirst(pivot, cursor) {
-		pivot = cursor // nothing before the cursor is needed
-	}
-	before := q.After.Set // still before (or at) the cursor
 	var last *entry
 	more := false
 	c.order.Ascend(pivot, func(it item) bool {
-		if q.Since != 0 && it.start < q.Since {
-			return false
-		}
-		if !m.matches(&it) {
-			return true
-		}
-		if before {
-			if !newerFirst(cursor, it) {
-				if !counted {
-					page.Total++
-				}
-				return true
-			}
-			before = false
-		}
-		if !counted {
-			page.Total++
+		if !m.facets(&it) || (q.After.Set && !newerFirst(pivot, it)) {
+			return true // filtered out, or the cursor's own run
 		}
 		if len(page.Runs) < q.Limit {
 			page.Runs = append(page.Runs, it.e.sum.Priced(c.cfg.Prices))
@@ -282,12 +273,92 @@ func (c *Catalog) Query(q Query) runsummary.Page {
 			return true
 		}
 		more = true
-		return !counted // go on only to count
+		return false
 	})
 	if more && last != nil {
 		page.Next = Cursor{Start: last.start, Thread: last.key}.Encode()
 	}
 	return page
+}
+
+// scan reads every row once: it counts the matches and keeps the newest
+// Limit+1 of those past the cursor in a heap. c.mu held.
+func (c *Catalog) scan(q Query, m *matcher) runsummary.Page {
+	var page runsummary.Page
+	cursor := item{start: q.After.Start, key: q.After.Thread}
+	keep := q.Limit + 1
+	h := make(oldestFirst, 0, keep)
+	for i := range c.rows {
+		r := &c.rows[i]
+		if (q.Since != 0 && r.start < q.Since) || (q.Until != 0 && r.start >= q.Until) || !m.matches(r) {
+			continue
+		}
+		page.Total++
+		if q.After.Set && !newerFirst(cursor, r.item) {
+			continue // on or before the cursor: an earlier page's
+		}
+		switch {
+		case len(h) < keep:
+			h.push(r.item)
+		case newerFirst(r.item, h[0]):
+			h[0] = r.item
+			h.down(0)
+		}
+	}
+	slices.SortFunc(h, func(a, b item) int {
+		if newerFirst(a, b) {
+			return -1
+		}
+		return 1
+	})
+	more := len(h) > q.Limit
+	if more {
+		h = h[:q.Limit]
+	}
+	page.Runs = make([]runsummary.Summary, len(h))
+	for i, it := range h {
+		page.Runs[i] = it.e.sum.Priced(c.cfg.Prices)
+	}
+	if more {
+		last := h[len(h)-1]
+		page.Next = Cursor{Start: last.start, Thread: last.key}.Encode()
+	}
+	return page
+}
+
+// oldestFirst is a binary heap whose root is the oldest item: the one a
+// newer match replaces.
+type oldestFirst []item
+
+func (h *oldestFirst) push(it item) {
+	*h = append(*h, it)
+	s := *h
+	for i := len(s) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !newerFirst(s[p], s[i]) {
+			break
+		}
+		s[p], s[i] = s[i], s[p]
+		i = p
+	}
+}
+
+func (h oldestFirst) down(i int) {
+	for {
+		l := 2*i + 1
+		if l >= len(h) {
+			return
+		}
+		o := l // the older child
+		if r := l + 1; r < len(h) && newerFirst(h[l], h[r]) {
+			o = r
+		}
+		if !newerFirst(h[i], h[o]) {
+			return
+		}
+		h[i], h[o] = h[o], h[i]
+		i = o
+	}
 }
 
 // matcher is a query's filters, ready to test index items.
@@ -305,17 +376,23 @@ func (q *Query) matcher() matcher {
 	return matcher{status: q.Status, graph: q.Graph, text: q.Text, grams: gramsOf(q.Text), nul: strings.IndexByte(q.Text, 0) >= 0}
 }
 
-func (m *matcher) matches(it *item) bool {
-	if (m.status != "" && it.status != m.status) || (m.graph != "" && it.graph != m.graph) {
+// facets tests the status and the graph.
+func (m *matcher) facets(it *item) bool {
+	return (m.status == "" || it.status == m.status) && (m.graph == "" || it.graph == m.graph)
+}
+
+// matches tests every filter but the time window.
+func (m *matcher) matches(r *row) bool {
+	if !m.facets(&r.item) {
 		return false
 	}
 	switch {
 	case m.text == "":
 		return true
 	case m.nul:
-		return it.e.sum.Matches(m.text)
-	case !it.grams.covers(&m.grams):
+		return r.e.sum.Matches(m.text)
+	case !r.grams.covers(&m.grams):
 		return false
 	}
-	return strings.Contains(it.e.fold, m.text)
+	return strings.Contains(r.e.fold, m.text)
 }

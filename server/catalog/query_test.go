@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -240,5 +241,78 @@ func TestGraphs_RatesAndPercentiles(t *testing.T) {
 	w := c.Graphs(runsummary.Time(t0+5*60e6), runsummary.Time(t0+8*60e6)).Total
 	if w.Runs != 3 || w.P50Ms != 6000 || w.Failed != 1 {
 		t.Errorf("window: %+v", w)
+	}
+}
+
+// TestQuery_PagesAgreeWithANaiveSortAndFilter pages through every kind of
+// query (the ordered walk and the flat scan) on a catalog with runs that
+// share start times and rows moved by removals, and compares each with
+// sorting and filtering every summary.
+func TestQuery_PagesAgreeWithANaiveSortAndFilter(t *testing.T) {
+	c := New(Config{Logger: quiet})
+	graphs := []string{"research", "support", "review"}
+	off := int64(0)
+	for i := range 300 {
+		r := spec{thread: fmt.Sprintf("t-%03d", (i*7919)%300), graph: graphs[i%3], start: t0 + int64(i%60)*1_000_000, nodes: 1}
+		switch i % 5 {
+		case 1:
+			r.fail = "tool timed out"
+		case 2:
+			r.open = true
+		}
+		off = feed(c, int32(i%2), off, r.messages()...)
+	}
+	c.mu.Lock()
+	for i := 0; i < 300; i += 9 { // rows swapped into freed slots
+		c.remove(c.runs[fmt.Sprintf("t-%03d", i)])
+	}
+	c.mu.Unlock()
+	var every []runsummary.Summary
+	for _, e := range c.runs {
+		every = append(every, e.sum)
+	}
+	slices.SortFunc(every, func(a, b runsummary.Summary) int {
+		if newerFirst(item{start: a.StartedAt, key: a.ThreadID}, item{start: b.StartedAt, key: b.ThreadID}) {
+			return -1
+		}
+		return 1
+	})
+	mid := every[len(every)/2].StartedAt
+	queries := []Query{
+		{}, {Status: runsummary.Running}, {Graph: "review", Status: runsummary.Failed},
+		{Text: "timed"}, {Text: "t-1"}, {Text: "zzz"}, {Text: "support", Status: runsummary.Completed},
+		{Since: mid}, {Until: mid}, {Since: mid - 5_000_000, Until: mid + 5_000_000, Graph: "support"},
+		{Until: mid, Text: "t-"},
+	}
+	for _, q := range queries {
+		for _, limit := range []int{1, 7, 500} {
+			var want []string
+			for _, s := range every {
+				if (q.Status == "" || s.Status == q.Status) && (q.Graph == "" || s.GraphName == q.Graph) && s.Matches(q.Text) &&
+					(q.Since == 0 || s.StartedAt >= q.Since) && (q.Until == 0 || s.StartedAt < q.Until) {
+					want = append(want, s.ThreadID)
+				}
+			}
+			q.Limit = limit
+			q.After = Cursor{}
+			var got []string
+			for range 400 {
+				p := c.Query(q)
+				if p.Total != len(want) {
+					t.Fatalf("%+v: total %d, want %d", q, p.Total, len(want))
+				}
+				got = append(got, threads(p.Runs)...)
+				if p.Next == "" {
+					break
+				}
+				var err error
+				if q.After, err = DecodeCursor(p.Next); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("%+v:\n got %v\nwant %v", q, got, want)
+			}
+		}
 	}
 }

@@ -31,8 +31,8 @@ type Pattern struct {
 	re *regexp.Regexp
 }
 
-// patterns are the upstream set (producer note §10), in its order, which
-// matters: the OpenAI pattern runs before the Anthropic one, and an
+// patterns are the upstream set (producer note §10), in its order, and one
+// more at the end. The order matters: the OpenAI pattern runs before the Anthropic one, and an
 // Anthropic key (sk-ant-...) is not an OpenAI key because of its dashes.
 var patterns = compile([]Pattern{
 	{Name: "openai_key", Expr: `sk-[A-Za-z0-9]{20,}`, Replacement: "[OPENAI_KEY]"},
@@ -48,6 +48,10 @@ var patterns = compile([]Pattern{
 	{Name: "jwt", Expr: `eyJ[A-Za-z0-9_-]{20,}\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+`, Replacement: "[JWT_TOKEN]"},
 	{Name: "google_api_key", Expr: `AIza[A-Za-z0-9_-]{35}`, Replacement: "[GOOGLE_API_KEY]"},
 	{Name: "stripe_key", Expr: `sk_(?:live|test)_[A-Za-z0-9]{24,}`, Replacement: "[STRIPE_KEY]"},
+	// Beyond upstream: OpenAI's project, service-account and admin keys
+	// (sk-proj-…, the default since 2024) carry dashes and underscores, so
+	// upstream's OpenAI pattern lets them through whole.
+	{Name: "openai_scoped_key", Expr: `sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,}`, Replacement: "[OPENAI_KEY]"},
 })
 
 func compile(ps []Pattern) []Pattern {
@@ -119,6 +123,7 @@ const (
 	pJWT
 	pGoogle
 	pStripe
+	pOpenAIScoped
 )
 
 // candidates returns the set of patterns (bit i for patterns[i]) whose
@@ -138,7 +143,7 @@ func candidates(s string) uint16 {
 			if s[i+1] == 'k' {
 				switch s[i+2] {
 				case '-':
-					set |= pOpenAI | pAnthropic
+					set |= pOpenAI | pAnthropic | pOpenAIScoped
 				case '_':
 					set |= pStripe
 				}

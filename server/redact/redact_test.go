@@ -60,6 +60,10 @@ func TestString_RedactsEachPattern(t *testing.T) {
 		{"stripe_key", stripeKey, "[STRIPE_KEY]"},
 		{"stripe_key", "sk_test_" + strings.Repeat("a", 24), "[STRIPE_KEY]"},
 		{"stripe_key", "sk_prod_" + strings.Repeat("a", 24), "sk_prod_" + strings.Repeat("a", 24)},
+		{"openai_scoped_key", "client(sk-proj-" + strings.Repeat("Ab_9-", 30) + ") next", "client([OPENAI_KEY]) next"},
+		{"openai_scoped_key", "sk-svcacct-" + strings.Repeat("x", 20) + ", sk-admin-" + strings.Repeat("Y-", 12), "[OPENAI_KEY], [OPENAI_KEY]"},
+		{"openai_scoped_key", "sk-proj-short", "sk-proj-short"},
+		{"openai_scoped_key", "sk-project-" + strings.Repeat("x", 20), "sk-project-" + strings.Repeat("x", 20)},
 	}
 	names := map[string]bool{}
 	for _, p := range Patterns() {
@@ -77,8 +81,8 @@ func TestString_RedactsEachPattern(t *testing.T) {
 			}
 		})
 	}
-	if len(covered) != len(names) || len(names) != 11 {
-		t.Fatalf("%d patterns, %d covered by the table; want all 11", len(names), len(covered))
+	if len(covered) != len(names) || len(names) != 12 {
+		t.Fatalf("%d patterns, %d covered by the table; want all 12", len(names), len(covered))
 	}
 }
 
@@ -176,6 +180,7 @@ func FuzzString(f *testing.F) {
 		"Bearer " + strings.Repeat("x", 20), "api_key=" + strings.Repeat("y", 20),
 		"https://u:pppppppp@h", "a://b:://c:dddddddd@", "-----BEGIN EC PRIVATE KEY-----",
 		"sk-sk-" + strings.Repeat("a", 20), "://u:sk-" + strings.Repeat("a", 20) + "@",
+		"sk-proj-" + strings.Repeat("a-_", 10),
 		"é東京😀 " + openAIKey,
 	} {
 		f.Add(s)
