@@ -269,7 +269,7 @@ func (h *Hasher) Sum(c *Chain, root *jsontree.Node) [32]byte {
 		h.d.Write(text[pos : pos+midEvery])
 		c.mids = h.save(c.mids)
 	}
-	h.d.Write(text[pos:]) // the rest, or all of it in one write when no state is kept
+	h.d.Write(text[pos:])      // the rest, or all of it in one write when no state is kept
 	h.sum = h.d.Sum(h.sum[:0]) // (into a reused slice: an array would escape)
 	sum := [32]byte(h.sum)
 
