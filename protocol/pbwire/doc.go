@@ -17,6 +17,10 @@
 //
 // This is hand-written code doing a library's job, on purpose: generated
 // fast decoders (vtprotobuf) skip the UTF-8 check and are several times
-// larger, which app.wasm's size budget cannot take. Variants that are rare
-// on the wire (Checkpoint, ExecutionTrace) go to proto.Unmarshal.
+// larger, which app.wasm's size budget cannot take. Every variant is
+// decoded here, the rare ones (Checkpoint, ExecutionTrace) included: in the
+// browser proto.Unmarshal overflows the JavaScript engine's stack, a crash
+// of the whole dashboard, on inputs nested 1,000 to 2,000 deep, which
+// pbwire refuses with an error (and its skipping of unknown groups does
+// not recurse).
 package pbwire

@@ -218,6 +218,20 @@ func (f *fields) fixed64() (uint64, bool) {
 	return v, true
 }
 
+func (f *fields) fixed32() (uint32, bool) {
+	if f.typ != protowire.Fixed32Type {
+		f.skip()
+		return 0, false
+	}
+	v, n := protowire.ConsumeFixed32(f.b)
+	if n < 0 {
+		f.fail(n)
+		return 0, false
+	}
+	f.b = f.b[n:]
+	return v, true
+}
+
 // str returns the current field as a string, checked to be UTF-8.
 func (f *fields) str() (string, bool) {
 	v, ok := f.bytes()
@@ -282,6 +296,12 @@ func (f *fields) setUint64(dst *uint64) {
 func (f *fields) setUint32(dst *uint32) {
 	if v, ok := f.varint(); ok {
 		*dst = uint32(v)
+	}
+}
+
+func (f *fields) setFloat32(dst *float32) {
+	if v, ok := f.fixed32(); ok {
+		*dst = math.Float32frombits(v)
 	}
 }
 
@@ -369,19 +389,61 @@ func (f *fields) appendFloats(dst *[]float32) {
 	*dst = s
 }
 
-// stringEntry reads a map<string, string> entry: a missing key or value is
-// "", a repeated one the last.
-func stringEntry(src source, b []byte, msg string) (key, val string, err error) {
-	e := fields{b: b, src: src, msg: msg, entry: true}
+// scalarEntry reads the current field, an entry of a map<string, V> whose
+// values read decodes (setStr, setMapBytes), into *dst: a missing key is
+// "", a missing value V's zero, a repeated one the last; the entry
+// replaces any earlier one of its key.
+func scalarEntry[V any](f *fields, dst *map[string]V, depth int, msg string, read func(*fields, *V)) {
+	b, ok := f.entryBytes(depth)
+	if !ok {
+		return
+	}
+	var key string
+	var val V
+	e := fields{b: b, src: f.src, msg: msg, entry: true}
 	for e.next() {
 		switch e.num {
 		case 1:
 			e.setStr(&key)
 		case 2:
-			e.setStr(&val)
+			read(&e, &val)
 		default:
 			e.skip()
 		}
 	}
-	return key, val, e.err
+	if e.err != nil {
+		f.check(e.err)
+		return
+	}
+	if *dst == nil {
+		*dst = map[string]V{}
+	}
+	(*dst)[key] = val
+}
+
+// setMapBytes stores a map's bytes value: never nil once present, as in
+// protobuf-go (a missing value stays nil).
+func (f *fields) setMapBytes(dst *[]byte) {
+	if v, ok := f.bytes(); ok {
+		*dst = append([]byte{}, v...)
+	}
+}
+
+// message merges the current field, a message, into *dst (a new M on first
+// use) with decode; appendMessage appends it to *dst as a new M.
+func message[M any](f *fields, dst **M, depth int, decode func(source, []byte, *M, int) error) {
+	if v, ok := f.bytes(); ok {
+		if *dst == nil {
+			*dst = new(M)
+		}
+		f.check(decode(f.src, v, *dst, depth))
+	}
+}
+
+func appendMessage[M any](f *fields, dst *[]*M, depth int, decode func(source, []byte, *M, int) error) {
+	if v, ok := f.bytes(); ok {
+		e := new(M)
+		f.check(decode(f.src, v, e, depth))
+		*dst = append(*dst, e)
+	}
 }

@@ -4,36 +4,27 @@ import (
 	"fmt"
 	"math"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/dashstream/dashstream/protocol/pb"
 )
 
-// One function per message of dashstream.proto that the hot variants
-// reach. Each merges the wire data into m, as protobuf-go does for a
+// One function per message of dashstream.proto that DashStreamMessage
+// reaches. Each merges the wire data into m, as protobuf-go does for a
 // message that appears more than once: scalars and oneof members are
 // replaced by the last value, repeated fields and maps grow, nested
 // messages merge. depth is what is left of the recursion limit.
 
 // Unmarshal decodes a DashStreamMessage protobuf with exactly the result
 // of proto.Unmarshal: the same message (proto.Equal), the same unknown
-// fields, an error for the same inputs. Checkpoint and ExecutionTrace
-// messages, which are rare, are decoded by proto.Unmarshal itself.
+// fields, an error for the same inputs. Every variant is decoded here, so
+// no input reaches protobuf-go's recursive decoder (see doc.go).
 func Unmarshal(b []byte) (*pb.DashStreamMessage, error) {
 	m, spare := alloc(b)
 	var src source
 	if len(b) <= sharedMax {
 		src = source{str: string(b), end: cap(b)}
 	}
-	handled, err := dashStreamMessage(src, b, m, spare, recursionLimit)
-	if err != nil {
+	if err := dashStreamMessage(src, b, m, spare, recursionLimit); err != nil {
 		return nil, fmt.Errorf("pbwire: %w", err)
-	}
-	if !handled {
-		m = new(pb.DashStreamMessage)
-		if err := proto.Unmarshal(b, m); err != nil {
-			return nil, fmt.Errorf("pbwire: proto.Unmarshal: %w", err)
-		}
 	}
 	return m, nil
 }
@@ -82,18 +73,14 @@ func alloc(b []byte) (*pb.DashStreamMessage, *pb.Header) {
 	return new(pb.DashStreamMessage), nil
 }
 
-// dashStreamMessage returns handled false, without an error, at the first
-// variant it leaves to proto.Unmarshal.
-// spare, if not nil, is the header of the variant alloc put in place.
-func dashStreamMessage(src source, b []byte, m *pb.DashStreamMessage, spare *pb.Header, depth int) (handled bool, err error) {
+// dashStreamMessage: spare, if not nil, is the header of the variant alloc
+// put in place.
+func dashStreamMessage(src source, b []byte, m *pb.DashStreamMessage, spare *pb.Header, depth int) error {
 	if depth--; depth < 0 {
-		return false, tooDeep("DashStreamMessage")
+		return tooDeep("DashStreamMessage")
 	}
 	f := fields{b: b, src: src, msg: "DashStreamMessage"}
 	for f.next() {
-		if f.num == 5 || f.num == 9 { // Checkpoint, ExecutionTrace
-			return false, nil
-		}
 		if f.num > 9 {
 			f.skip()
 			continue
@@ -155,9 +142,23 @@ func dashStreamMessage(src source, b []byte, m *pb.DashStreamMessage, spare *pb.
 			}
 			f.check(eventBatch(src, v, w.EventBatch, depth))
 			m.Message = w
+		case 5:
+			w, ok := m.Message.(*pb.DashStreamMessage_Checkpoint)
+			if !ok {
+				w = &pb.DashStreamMessage_Checkpoint{Checkpoint: new(pb.Checkpoint)}
+			}
+			f.check(checkpoint(src, v, w.Checkpoint, depth))
+			m.Message = w
+		case 9:
+			w, ok := m.Message.(*pb.DashStreamMessage_ExecutionTrace)
+			if !ok {
+				w = &pb.DashStreamMessage_ExecutionTrace{ExecutionTrace: new(pb.ExecutionTrace)}
+			}
+			f.check(executionTrace(src, v, w.ExecutionTrace, depth))
+			m.Message = w
 		}
 	}
-	return true, f.end(m)
+	return f.end(m)
 }
 
 // header merges into *h; on first use, *h becomes spare or, if nil, a new
@@ -326,11 +327,7 @@ func attributeArray(src source, b []byte, m *pb.AttributeArray, depth int) error
 	for f.next() {
 		switch f.num {
 		case 1:
-			if v, ok := f.bytes(); ok {
-				e := new(pb.AttributeValue)
-				f.check(attributeValue(src, v, e, depth))
-				m.Values = append(m.Values, e)
-			}
+			appendMessage(&f, &m.Values, depth, attributeValue)
 		default:
 			f.skip()
 		}
@@ -393,11 +390,7 @@ func stateDiff(src source, b []byte, m *pb.StateDiff, spare *pb.Header, depth in
 		case 2:
 			f.setBytes(&m.BaseCheckpointId)
 		case 3:
-			if v, ok := f.bytes(); ok {
-				op := new(pb.DiffOperation)
-				f.check(diffOperation(src, v, op, depth))
-				m.Operations = append(m.Operations, op)
-			}
+			appendMessage(&f, &m.Operations, depth, diffOperation)
 		case 4:
 			f.setBytes(&m.StateHash)
 		case 5:
@@ -459,12 +452,7 @@ func tokenChunk(src source, b []byte, m *pb.TokenChunk, spare *pb.Header, depth 
 		case 9:
 			f.setStr(&m.Model)
 		case 10:
-			if v, ok := f.bytes(); ok {
-				if m.Stats == nil {
-					m.Stats = new(pb.TokenStats)
-				}
-				f.check(tokenStats(src, v, m.Stats, depth))
-			}
+			message(&f, &m.Stats, depth, tokenStats)
 		default:
 			f.skip()
 		}
@@ -514,12 +502,7 @@ func toolExecution(src source, b []byte, m *pb.ToolExecution, spare *pb.Header, 
 		case 7:
 			f.setStr(&m.Error)
 		case 8:
-			if v, ok := f.bytes(); ok {
-				if m.ErrorDetails == nil {
-					m.ErrorDetails = new(pb.Error)
-				}
-				f.check(errorMessage(src, v, m.ErrorDetails, depth))
-			}
+			message(&f, &m.ErrorDetails, depth, errorMessage)
 		case 9:
 			f.setInt64(&m.DurationUs)
 		case 10:
@@ -547,15 +530,7 @@ func errorMessage(src source, b []byte, m *pb.Error, depth int) error {
 		case 4:
 			f.setStr(&m.StackTrace)
 		case 5:
-			if v, ok := f.entryBytes(depth); ok {
-				k, s, err := stringEntry(src, v, "Error.context entry")
-				if f.check(err); err == nil {
-					if m.Context == nil {
-						m.Context = map[string]string{}
-					}
-					m.Context[k] = s
-				}
-			}
+			scalarEntry(&f, &m.Context, depth, "Error.context entry", (*fields).setStr)
 		case 6:
 			setEnum(&f, &m.Severity)
 		case 7:
@@ -592,15 +567,7 @@ func metrics(src source, b []byte, m *pb.Metrics, spare *pb.Header, depth int) e
 				f.check(messageEntry(src, v, m.Metrics, depth-1, "metric entry", metricValue))
 			}
 		case 5:
-			if v, ok := f.entryBytes(depth); ok {
-				k, s, err := stringEntry(src, v, "Metrics.tags entry")
-				if f.check(err); err == nil {
-					if m.Tags == nil {
-						m.Tags = map[string]string{}
-					}
-					m.Tags[k] = s
-				}
-			}
+			scalarEntry(&f, &m.Tags, depth, "Metrics.tags entry", (*fields).setStr)
 		default:
 			f.skip()
 		}
@@ -639,6 +606,158 @@ func metricValue(src source, b []byte, m *pb.MetricValue, depth int) error {
 			f.setStr(&m.Unit)
 		case 7:
 			setEnum(&f, &m.Type)
+		default:
+			f.skip()
+		}
+	}
+	return f.end(m)
+}
+
+func checkpoint(src source, b []byte, m *pb.Checkpoint, depth int) error {
+	if depth--; depth < 0 {
+		return tooDeep("Checkpoint")
+	}
+	f := fields{b: b, src: src, msg: "Checkpoint"}
+	for f.next() {
+		switch f.num {
+		case 1:
+			header(&f, &m.Header, nil, depth)
+		case 2:
+			f.setBytes(&m.CheckpointId)
+		case 3:
+			f.setBytes(&m.State)
+		case 4:
+			f.setStr(&m.StateType)
+		case 5:
+			f.setBytes(&m.Checksum)
+		case 6:
+			f.setStr(&m.StorageUri)
+		case 7:
+			message(&f, &m.CompressionInfo, depth, compressionInfo)
+		case 8:
+			scalarEntry(&f, &m.Metadata, depth, "Checkpoint.metadata entry", (*fields).setStr)
+		default:
+			f.skip()
+		}
+	}
+	return f.end(m)
+}
+
+func compressionInfo(src source, b []byte, m *pb.CompressionInfo, depth int) error {
+	if depth--; depth < 0 {
+		return tooDeep("CompressionInfo")
+	}
+	f := fields{b: b, src: src, msg: "CompressionInfo"}
+	for f.next() {
+		switch f.num {
+		case 1:
+			setEnum(&f, &m.Type)
+		case 2:
+			f.setUint64(&m.CompressedSize)
+		case 3:
+			f.setUint64(&m.UncompressedSize)
+		case 4:
+			f.setFloat32(&m.CompressionRatio)
+		default:
+			f.skip()
+		}
+	}
+	return f.end(m)
+}
+
+func executionTrace(src source, b []byte, m *pb.ExecutionTrace, depth int) error {
+	if depth--; depth < 0 {
+		return tooDeep("ExecutionTrace")
+	}
+	f := fields{b: b, src: src, msg: "ExecutionTrace"}
+	for f.next() {
+		switch f.num {
+		case 1:
+			header(&f, &m.Header, nil, depth)
+		case 2:
+			f.setStr(&m.ThreadId)
+		case 3:
+			f.setStr(&m.ExecutionId)
+		case 4:
+			appendMessage(&f, &m.NodesExecuted, depth, nodeExecutionRecord)
+		case 5:
+			f.setUint64(&m.TotalDurationMs)
+		case 6:
+			f.setUint64(&m.TotalTokens)
+		case 7:
+			appendMessage(&f, &m.Errors, depth, errorRecord)
+		case 8:
+			f.setBool(&m.Completed)
+		case 9:
+			f.setStr(&m.StartedAt)
+		case 10:
+			f.setStr(&m.EndedAt)
+		case 11:
+			f.setBytes(&m.FinalState)
+		case 12:
+			scalarEntry(&f, &m.Metadata, depth, "ExecutionTrace.metadata entry", (*fields).setMapBytes)
+		default:
+			f.skip()
+		}
+	}
+	return f.end(m)
+}
+
+func nodeExecutionRecord(src source, b []byte, m *pb.NodeExecutionRecord, depth int) error {
+	if depth--; depth < 0 {
+		return tooDeep("NodeExecutionRecord")
+	}
+	f := fields{b: b, src: src, msg: "NodeExecutionRecord"}
+	for f.next() {
+		switch f.num {
+		case 1:
+			f.setStr(&m.Node)
+		case 2:
+			f.setUint64(&m.DurationMs)
+		case 3:
+			f.setUint64(&m.PromptTokens)
+		case 4:
+			f.setUint64(&m.CompletionTokens)
+		case 5:
+			f.setUint64(&m.TotalTokens)
+		case 6:
+			f.setBool(&m.Succeeded)
+		case 7:
+			f.setStr(&m.StartedAt)
+		case 8:
+			f.setStr(&m.EndedAt)
+		case 9:
+			f.setBytes(&m.Input)
+		case 10:
+			f.setBytes(&m.Output)
+		case 11:
+			scalarEntry(&f, &m.Metadata, depth, "NodeExecutionRecord.metadata entry", (*fields).setStr)
+		default:
+			f.skip()
+		}
+	}
+	return f.end(m)
+}
+
+func errorRecord(src source, b []byte, m *pb.ErrorRecord, depth int) error {
+	if depth--; depth < 0 {
+		return tooDeep("ErrorRecord")
+	}
+	f := fields{b: b, src: src, msg: "ErrorRecord"}
+	for f.next() {
+		switch f.num {
+		case 1:
+			f.setStr(&m.Node)
+		case 2:
+			f.setStr(&m.Message)
+		case 3:
+			f.setStr(&m.ErrorCode)
+		case 4:
+			f.setStr(&m.Timestamp)
+		case 5:
+			f.setBool(&m.Recovered)
+		case 6:
+			f.setStr(&m.StackTrace)
 		default:
 			f.skip()
 		}
