@@ -365,6 +365,42 @@ func TestDecode_RejectsBadInputWithTypedErrors(t *testing.T) {
 	}
 }
 
+// A hostile producer's unknown groups nested 10,000 deep (40 KB, a few
+// hundred bytes of zstd) inside any variant, Checkpoint and ExecutionTrace
+// included: one level more than protobuf-go skips is ErrInvalidProtobuf,
+// one less decodes, and in the browser neither crashes the dashboard (a
+// recursive decoder overflows the JavaScript engine's stack there).
+func TestDecode_DeepUnknownGroupsInEveryVariant(t *testing.T) {
+	groups := func(n int) []byte {
+		var b []byte
+		for range n {
+			b = protowire.AppendTag(b, 20, protowire.StartGroupType)
+		}
+		for range n {
+			b = protowire.AppendTag(b, 20, protowire.EndGroupType)
+		}
+		return b
+	}
+	limit := protowire.DefaultRecursionLimit
+	for variant := protowire.Number(1); variant <= 9; variant++ {
+		for _, c := range []struct {
+			levels  int
+			wantErr bool
+		}{{limit + 1, false}, {limit + 2, true}} {
+			raw := protowire.AppendBytes(protowire.AppendTag(nil, variant, protowire.BytesType), groups(c.levels))
+			for _, value := range [][]byte{append([]byte{FrameRaw}, raw...), append([]byte{FrameZstd}, zstdFrame(t, raw, true)...)} {
+				msg, err := Decode(value)
+				if c.wantErr && (!errors.Is(err, ErrInvalidProtobuf) || msg != nil) {
+					t.Fatalf("variant %d, %d groups, frame %d: %v, %v; want %v", variant, c.levels, value[0], msg, err, ErrInvalidProtobuf)
+				}
+				if !c.wantErr && (err != nil || len(msg.ProtoReflect().GetUnknown()) != 0 || msg.GetMessage() == nil) {
+					t.Fatalf("variant %d, %d groups, frame %d: %v, %v; want it decoded", variant, c.levels, value[0], msg, err)
+				}
+			}
+		}
+	}
+}
+
 func TestDecode_SizeLimitHoldsBeforeAllocating(t *testing.T) {
 	d := NewDecoder(WithMaxPayloadBytes(1 << 20))
 	// A 64 MB value and a tiny frame declaring 4 GB must both fail without
