@@ -205,25 +205,19 @@ func (f *fields) entryBytes(depth int) ([]byte, bool) {
 }
 
 func (f *fields) fixed64() (uint64, bool) {
-	if f.typ != protowire.Fixed64Type {
-		f.skip()
-		return 0, false
-	}
-	v, n := protowire.ConsumeFixed64(f.b)
-	if n < 0 {
-		f.fail(n)
-		return 0, false
-	}
-	f.b = f.b[n:]
-	return v, true
+	return fixed(f, protowire.Fixed64Type, protowire.ConsumeFixed64)
 }
 
 func (f *fields) fixed32() (uint32, bool) {
-	if f.typ != protowire.Fixed32Type {
+	return fixed(f, protowire.Fixed32Type, protowire.ConsumeFixed32)
+}
+
+func fixed[T uint32 | uint64](f *fields, typ protowire.Type, consume func([]byte) (T, int)) (T, bool) {
+	if f.typ != typ {
 		f.skip()
 		return 0, false
 	}
-	v, n := protowire.ConsumeFixed32(f.b)
+	v, n := consume(f.b)
 	if n < 0 {
 		f.fail(n)
 		return 0, false
@@ -356,13 +350,9 @@ func (f *fields) appendUint32s(dst *[]uint32) {
 func (f *fields) appendFloats(dst *[]float32) {
 	switch f.typ {
 	case protowire.Fixed32Type:
-		v, n := protowire.ConsumeFixed32(f.b)
-		if n < 0 {
-			f.fail(n)
-			return
+		if v, ok := f.fixed32(); ok {
+			*dst = append(*dst, math.Float32frombits(v))
 		}
-		f.b = f.b[n:]
-		*dst = append(*dst, math.Float32frombits(v))
 		return
 	case protowire.BytesType:
 	default:
