@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/dashstream/dashstream/protocol/pb"
+	"github.com/dashstream/dashstream/protocol/pbwire"
 )
 
 // Framing bytes: the first byte of every value this package writes.
@@ -122,21 +123,44 @@ func Decode(value []byte) (*pb.DashStreamMessage, error) { return defaultDecoder
 
 // Decode decodes one framed value into a message.
 func (d *Decoder) Decode(value []byte) (*pb.DashStreamMessage, error) {
-	raw, err := d.Unframe(value)
+	// A zstd frame is inflated into a reused buffer: the message copies
+	// what it keeps.
+	var buf *[]byte
+	if len(value) > 0 && value[0] == FrameZstd {
+		buf = scratch.Get().(*[]byte)
+		defer func() {
+			if cap(*buf) <= maxReusedBuffer {
+				scratch.Put(buf)
+			}
+		}()
+	}
+	raw, err := d.unframe(value, buf)
 	if err != nil {
 		return nil, err
 	}
-	msg := new(pb.DashStreamMessage)
-	if err := proto.Unmarshal(raw, msg); err != nil {
+	// pbwire decodes without protobuf-go's reflection, with the same
+	// result, and copies what it keeps.
+	msg, err := pbwire.Unmarshal(raw)
+	if err != nil {
 		return nil, fmt.Errorf("protocol: %w: %w", ErrInvalidProtobuf, err)
 	}
 	return msg, nil
 }
 
+// scratch holds buffers of up to maxReusedBuffer bytes for what lives only
+// during one Decode or Encode: inflated frames, protobufs to compress.
+var scratch = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxReusedBuffer = 256 << 10
+
 // Unframe checks value's size and framing and returns its protobuf bytes,
 // decompressed if needed, without decoding them. The result may share memory
 // with value.
-func (d *Decoder) Unframe(value []byte) ([]byte, error) {
+func (d *Decoder) Unframe(value []byte) ([]byte, error) { return d.unframe(value, nil) }
+
+// unframe is Unframe; a zstd frame is inflated into *buf (grown if
+// needed) when buf is not nil.
+func (d *Decoder) unframe(value []byte, buf *[]byte) ([]byte, error) {
 	if len(value) == 0 {
 		return nil, fmt.Errorf("protocol: %w", ErrEmpty)
 	}
@@ -150,7 +174,7 @@ func (d *Decoder) Unframe(value []byte) ([]byte, error) {
 		if len(value)-1 > d.max {
 			return nil, d.tooLarge("value", len(value)-1)
 		}
-		return d.decompress(value[1:])
+		return d.decompress(value[1:], buf)
 	}
 	if d.strict {
 		return nil, fmt.Errorf("protocol: %w: first byte 0x%02x", ErrUnframed, value[0])
@@ -159,7 +183,7 @@ func (d *Decoder) Unframe(value []byte) ([]byte, error) {
 		return nil, d.tooLarge("value", len(value))
 	}
 	if bytes.HasPrefix(value, zstdMagic) {
-		return d.decompress(value)
+		return d.decompress(value, buf)
 	}
 	return value, nil
 }
@@ -169,8 +193,9 @@ func (d *Decoder) tooLarge(what string, n int) error {
 }
 
 // decompress inflates one zstd frame into a buffer of exactly its declared
-// content size, so neither a huge claim nor a lying one can exceed the limit.
-func (d *Decoder) decompress(frame []byte) ([]byte, error) {
+// content size, so neither a huge claim nor a lying one can exceed the limit:
+// *buf if buf is not nil (grown if needed), else a new one.
+func (d *Decoder) decompress(frame []byte, buf *[]byte) ([]byte, error) {
 	var h zstd.Header
 	if err := h.Decode(frame); err != nil {
 		return nil, fmt.Errorf("protocol: %w: header: %w", ErrCorruptZstd, err)
@@ -181,7 +206,16 @@ func (d *Decoder) decompress(frame []byte) ([]byte, error) {
 	if h.FrameContentSize > uint64(d.max) {
 		return nil, d.tooLarge("declared content size", int(min(h.FrameContentSize, 1<<62)))
 	}
-	out, err := d.zstd.DecodeAll(frame, make([]byte, 0, h.FrameContentSize))
+	var dst []byte
+	if buf != nil && uint64(cap(*buf)) >= h.FrameContentSize {
+		dst = (*buf)[:0:h.FrameContentSize]
+	} else {
+		dst = make([]byte, 0, h.FrameContentSize)
+		if buf != nil {
+			*buf = dst
+		}
+	}
+	out, err := d.zstd.DecodeAll(frame, dst)
 	if err != nil {
 		return nil, fmt.Errorf("protocol: %w: %w", ErrCorruptZstd, err)
 	}
@@ -224,7 +258,7 @@ func encoder() *zstd.Encoder {
 // A protobuf over DefaultMaxPayloadBytes fails with ErrTooLarge, since no
 // consumer would accept it.
 func Encode(msg *pb.DashStreamMessage) ([]byte, error) {
-	if hasCompressionSet(msg) || proto.Size(msg) > CompressionThreshold {
+	if hasCompressionSet(msg) || pbwire.Size(msg) > CompressionThreshold {
 		msg = proto.Clone(msg).(*pb.DashStreamMessage)
 	}
 	return EncodeOwned(msg)
@@ -233,31 +267,37 @@ func Encode(msg *pb.DashStreamMessage) ([]byte, error) {
 // EncodeOwned is Encode for a message the caller owns and shares with no
 // one: it sets every header's compression field to what the value says
 // instead of working on a copy, so a compressed value costs one
-// marshalling, not a copy and two. The field stays set.
+// marshalling, not a copy and two. The field stays set. Marshalling is
+// pbwire's, proto.Marshal's bytes without its reflection.
 func EncodeOwned(msg *pb.DashStreamMessage) ([]byte, error) {
 	if hasCompressionSet(msg) {
 		setCompression(msg, pb.CompressionType_COMPRESSION_NONE)
 	}
-	size := proto.Size(msg)
+	size := pbwire.Size(msg)
 	if size > DefaultMaxPayloadBytes {
 		return nil, fmt.Errorf("protocol: encode: %w: protobuf of %d bytes exceeds %d", ErrTooLarge, size, DefaultMaxPayloadBytes)
 	}
 	if size > CompressionThreshold {
 		// The headers inside a compressed value say so.
 		setCompression(msg, pb.CompressionType_COMPRESSION_ZSTD)
-		marked, err := proto.Marshal(msg)
+		buf := scratch.Get().(*[]byte)
+		marked, err := pbwire.Marshal((*buf)[:0], msg)
 		if err != nil {
+			scratch.Put(buf)
 			return nil, fmt.Errorf("protocol: encode: %w", err)
 		}
-		if z := encoder().EncodeAll(marked, []byte{FrameZstd}); len(z)-1 < len(marked) {
+		// States compress to a third or better: room for that at once.
+		z := encoder().EncodeAll(marked, append(make([]byte, 0, 1+len(marked)/3+64), FrameZstd))
+		if cap(marked) <= maxReusedBuffer {
+			*buf = marked
+			scratch.Put(buf)
+		}
+		if len(z)-1 < len(marked) {
 			return z, nil
 		}
 		setCompression(msg, pb.CompressionType_COMPRESSION_NONE)
-		size = proto.Size(msg) // (the sizes cached by Marshal were the marked ones)
 	}
-	buf := make([]byte, 1, 1+size)
-	buf[0] = FrameRaw
-	buf, err := proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(buf, msg)
+	buf, err := pbwire.Marshal(append(make([]byte, 0, 1+size), FrameRaw), msg)
 	if err != nil {
 		return nil, fmt.Errorf("protocol: encode: %w", err)
 	}

@@ -439,3 +439,36 @@ func TestEncodeDecode_RealisticState(t *testing.T) {
 		t.Fatalf("round trip: %v", err)
 	}
 }
+
+// Decode inflates zstd frames into a reused buffer; what it returned
+// before must not change when the buffer is used again.
+func TestDecode_ZstdMessagesOwnTheirMemory(t *testing.T) {
+	var msgs []*pb.DashStreamMessage
+	var values [][]byte
+	for i := range 4 {
+		m := stateDiff([]byte(strings.Repeat(string(rune('a'+i)), 3000)))
+		m.GetStateDiff().Header.ThreadId = strings.Repeat(string(rune('A'+i)), 40)
+		m.GetStateDiff().Operations = []*pb.DiffOperation{{Path: "/" + strings.Repeat("p", 600+i), Value: bytes.Repeat([]byte{'1'}, 700)}}
+		v, err := Encode(m)
+		if err != nil || v[0] != FrameZstd {
+			t.Fatalf("encode: 0x%02x %v", v[0], err)
+		}
+		msgs, values = append(msgs, withoutCompression(m)), append(values, v)
+	}
+	var got []*pb.DashStreamMessage
+	for range 3 {
+		got = got[:0]
+		for _, v := range values {
+			m, err := Decode(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, m)
+		}
+	}
+	for i, m := range got {
+		if !proto.Equal(withoutCompression(m), msgs[i]) {
+			t.Fatalf("message %d changed after later decodes", i)
+		}
+	}
+}

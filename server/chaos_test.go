@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,7 +22,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/dashstream/dashstream/protocol/control"
-	"github.com/dashstream/dashstream/server/hub"
 	"github.com/dashstream/dashstream/server/internal/redisserver"
 	"github.com/dashstream/dashstream/server/source"
 )
@@ -207,12 +205,6 @@ func mutate(t *testing.T, path string, fn func([]byte) []byte) {
 // them, and no record it gets may differ from the one it had under the
 // same offset unless cursor_stale came first. /health names the damage.
 func TestChaos_DamagedLogBetweenRuns_ClientIsToldAndNeverGetsAnotherRecord(t *testing.T) {
-	// The hub answers a resume from another namespace with cursor_stale
-	// once it knows the namespace (hub.Config.Namespace, from the hub's
-	// branch of issue 14); until that is merged the client side cannot hold.
-	if _, ok := reflect.TypeOf(hub.Config{}).FieldByName("Namespace"); !ok {
-		t.Skip("NOTICE: needs hub.Config.Namespace (issue 14, hub side) to tell clients of another namespace")
-	}
 	web := testWeb(t)
 	cases := []struct {
 		name   string

@@ -412,7 +412,7 @@ func viewsTrace(t *testing.T, ctx context.Context, gw *gateway, base, shots stri
 		if err := chromedp.Do(tab, chromedp.EmulateViewport(1280, 720), chromedp.Navigate(base+"/compare?a="+a+"&b="+b)); err != nil {
 			t.Fatal(err)
 		}
-		poll(t, tab, "both runs", `document.querySelector("#compare-A")?.dataset.found === "true" && document.querySelector("#compare-B")?.dataset.found === "true"
+		poll(t, tab, "both runs, whole", `document.querySelector("#compare-A")?.dataset.history === "complete" && document.querySelector("#compare-B")?.dataset.history === "complete"
 			&& document.querySelectorAll("#compare-nodes tbody tr").length === 4`)
 		text := evalString(t, tab, `document.querySelector("#compare-nodes").textContent`)
 		if !strings.Contains(text, "×2") || !strings.Contains(text, "+600 ms") {

@@ -142,14 +142,22 @@ func (p *ComparePage) side(label string, s viewmodel.CompareSide) app.UI {
 	if graph == "" {
 		graph = "Run"
 	}
+	// data-history ("loading", "incomplete", "complete") says whether the
+	// figures are the whole run's, as the run page's notice does.
 	var loading app.UI
-	if slices.Contains(p.health.ReplayingThreads, s.Thread) {
+	history, h := "complete", p.src.History(s.Thread)
+	switch {
+	case h.Loading || slices.Contains(p.health.ReplayingThreads, s.Thread):
+		history = "loading"
 		loading = app.P().Class("muted", "side-loading").Attr("role", "status").Text("Loading its history from the server; the figures fill in as it arrives.")
+	case h.MissingBefore > 0:
+		history = "incomplete"
+		loading = app.P().Class("muted", "side-loading").Text("Its first " + viewmodel.Plural(int(h.MissingBefore), "message is", "messages are") + " no longer retained by the server: the figures start after them.")
 	}
 	if s.Version != "" {
 		graph += " v" + s.Version
 	}
-	return app.Section().ID(id).Class("panel", "compare-side").DataSet("found", "true").Body(
+	return app.Section().ID(id).Class("panel", "compare-side").DataSet("found", "true").DataSet("history", history).Body(
 		app.H2().Body(app.Span().Class("side-label").Text(label),
 			app.A().Class("run-link", "side-thread").Href(viewroute.RunPath(s.Thread)).Title(s.Thread).Text(viewmodel.ShortID(s.Thread)),
 			statusBadge(s.Status)),

@@ -279,8 +279,11 @@ func (p *RunPage) buildState(r *runstate.Run) {
 		},
 	})
 	p.treeNote = "State after sequence " + strconv.FormatUint(at, 10)
-	if p.view.Live() {
+	switch {
+	case p.view.Live() && p.header.Row.Live:
 		p.treeNote += " (live)"
+	case p.view.Live():
+		p.treeNote += " (final)"
 	}
 	if p.header.Untrusted() {
 		p.treeNote += " · not trusted: " + p.header.Reason

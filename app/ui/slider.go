@@ -13,7 +13,7 @@ const maxMarkers = 300
 
 // sliderView is the time-travel control: a range over the run's events
 // (arrow keys, Home/End and Page keys work natively), step buttons,
-// LIVE/PAUSED, markers for the run's lifecycle, "event i of N" and the
+// LIVE/PAUSED (LATEST once the run ended), markers for the run's lifecycle, "event i of N" and the
 // elapsed time at the position.
 type sliderView struct {
 	Timeline viewmodel.Timeline
@@ -41,8 +41,13 @@ func (s sliderView) Render() app.UI {
 				}
 			}).Text(label)
 	}
-	liveLabel, liveClass := "Paused", "pill-paused"
-	if s.Live {
+	// A run that has ended has nothing live to follow: the button then
+	// goes to its last event, and never says "Live".
+	liveLabel, liveClass, liveTitle := "Paused", "pill-paused", "Follow the run as it happens"
+	switch {
+	case !s.Running:
+		liveLabel, liveTitle = "Latest", "The run has ended: show its last event"
+	case s.Live:
 		liveLabel, liveClass = "Live", "pill-live"
 	}
 	var markers []app.UI
@@ -67,7 +72,7 @@ func (s sliderView) Render() app.UI {
 			step("«", "First event", 0, i == 0),
 			step("‹", "Previous event", i-1, i == 0),
 			app.Button().Type("button").ID("live-toggle").Class("pill", liveClass).Aria("pressed", strconv.FormatBool(s.Live)).
-				Title("Follow the run as it happens").Disabled(s.Live).
+				Title(liveTitle).Disabled(s.Live).
 				OnClick(func(ctx app.Context, e app.Event) { s.OnLive(ctx) }).Text(liveLabel),
 			step("›", "Next event", i+1, i == last),
 			step("»", "Last event", last, i == last),

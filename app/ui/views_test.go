@@ -140,7 +140,11 @@ func TestRunPage_OpenedByURLShowsItsThreadAndGraphAndFollowsIt(t *testing.T) {
 	page := html(p)
 	contains(t, "run page", page, `id="run-thread"`, ">run-ok<", `id="graph"`, "<svg",
 		"edge-conditional", "edge-parallel", "needs web", "revise", `data-node="merge"`, "node-completed", "badge-completed",
-		`role="tablist"`, `id="seq-slider"`, "Event 37 of 37", "pill-live")
+		`role="tablist"`, `id="seq-slider"`, "Event 37 of 37", ">Latest<")
+	if strings.Contains(page, "pill-live") {
+		t.Error("a completed run's slider says Live")
+	}
+	contains(t, "a running run", html(openRun(t, newSource(), "/runs/run-live")), "pill-live", ">Live<", "(live)")
 	if n := strings.Count(page, `class="node `); n != 7 {
 		t.Errorf("%d nodes drawn, want 7", n)
 	}
@@ -159,7 +163,7 @@ func TestRunPage_ShowsExactlyTheStoreStateAtTheBookmarkedSequence(t *testing.T) 
 	}{
 		{"/runs/run-ok?seq=3", "Event 3 of 37", []string{`data-path="/plan"`, "State after sequence 3"}, []string{`data-path="/strategy"`}},
 		{"/runs/run-ok?seq=13", "Event 13 of 37", []string{`data-path="/web"`, `data-path="/web/hits"`}, []string{`data-path="/db"`}},
-		{"/runs/run-ok", "Event 37 of 37", []string{`data-path="/verdict"`, "(live)", ">1.0<", ">12345678901234567890<"}, nil},
+		{"/runs/run-ok", "Event 37 of 37", []string{`data-path="/verdict"`, "(final)", ">1.0<", ">12345678901234567890<"}, []string{"(live)"}},
 	}
 	for _, c := range cases {
 		p := openRun(t, src, c.url)

@@ -1,7 +1,10 @@
 package runstate
 
 import (
+	"fmt"
+	"maps"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -428,5 +431,63 @@ func TestMetrics_LatestValuesPerScopeAndName(t *testing.T) {
 	}
 	if p := got[0]; p.Type != "gauge" || p.Unit != "ratio" || p.Seq != 2 || len(p.Tags) != 1 || p.Tags[0] != (Field{"thread_id", "t"}) {
 		t.Fatalf("point %+v", p)
+	}
+}
+
+// The token table's fast paths (the latest stream first, a chunk after
+// the last) give what a plain model gives: streams in order of their
+// latest update, the oldest dropped past the limit, each stream's text in
+// chunk order with the first copy of a chunk kept, whatever order chunks
+// of interleaved responses come in.
+func TestTokens_SameAsAPlainModel(t *testing.T) {
+	type model struct {
+		id     string
+		chunks map[uint32]string
+	}
+	for seed := range uint64(40) {
+		r := rand.New(rand.NewPCG(seed, 7))
+		const limit = 3
+		tab := tokenTable{limit: limit, maxBytes: 1 << 20}
+		var want []*model
+		for seq := uint64(1); seq < 300; seq++ {
+			id := fmt.Sprintf("r%d", r.IntN(5))
+			if r.IntN(4) > 0 && len(want) > 0 {
+				id = want[len(want)-1].id // mostly the same response as before
+			}
+			idx := uint32(r.IntN(12))
+			text := fmt.Sprintf("<%d.%d>", idx, seq)
+			tab.add(&pb.TokenChunk{RequestId: id, ChunkIndex: idx, Text: text}, seq, int64(seq), 100)
+
+			i := slices.IndexFunc(want, func(m *model) bool { return m.id == id })
+			var m *model
+			if i >= 0 {
+				m = want[i]
+				want = slices.Delete(want, i, i+1)
+			} else {
+				if len(want) == limit {
+					want = want[1:]
+				}
+				m = &model{id: id, chunks: map[uint32]string{}}
+			}
+			want = append(want, m)
+			if _, ok := m.chunks[idx]; !ok {
+				m.chunks[idx] = text
+			}
+
+			got := tab.list()
+			if len(got) != len(want) {
+				t.Fatalf("seed %d seq %d: %d streams, want %d", seed, seq, len(got), len(want))
+			}
+			for j, w := range want {
+				var text strings.Builder
+				for _, k := range slices.Sorted(maps.Keys(w.chunks)) {
+					text.WriteString(w.chunks[k])
+				}
+				g := got[j]
+				if g.RequestID != w.id || g.Text() != text.String() || g.Chunks != len(w.chunks) {
+					t.Fatalf("seed %d seq %d stream %d: %s %q (%d chunks), want %s %q (%d)", seed, seq, j, g.RequestID, g.Text(), g.Chunks, w.id, text.String(), len(w.chunks))
+				}
+			}
+		}
 	}
 }

@@ -61,18 +61,21 @@ type tokenTable struct {
 
 func (t *tokenTable) add(c *pb.TokenChunk, seq uint64, ts int64, maxChars int) {
 	id := c.GetRequestId()
-	i := slices.IndexFunc(t.streams, func(s *TokenStream) bool { return s.RequestID == id })
 	var s *TokenStream
-	if i >= 0 {
+	if n := len(t.streams); n > 0 && t.streams[n-1].RequestID == id {
+		// A response's chunks come one after the other: its stream is
+		// the latest updated, already where an update puts it.
+		s = t.streams[n-1]
+	} else if i := slices.IndexFunc(t.streams, func(s *TokenStream) bool { return s.RequestID == id }); i >= 0 {
 		s = t.streams[i]
-		t.streams = append(t.streams[:i], t.streams[i+1:]...)
+		t.streams = append(append(t.streams[:i], t.streams[i+1:]...), s)
 	} else {
 		if len(t.streams) >= t.limit {
 			t.streams = append(t.streams[:0], t.streams[1:]...)
 		}
 		s = &TokenStream{RequestID: boundString(id, maxChars), FirstSeq: seq, FirstTime: ts}
+		t.streams = append(t.streams, s)
 	}
-	t.streams = append(t.streams, s)
 	s.LastSeq = seq
 	if m := c.GetModel(); m != "" {
 		s.Model = boundString(m, maxChars)
@@ -88,15 +91,18 @@ func (t *tokenTable) add(c *pb.TokenChunk, seq uint64, ts int64, maxChars int) {
 		s.PromptTokens, s.CompletionTokens, s.TotalTokens = st.GetPromptTokens(), st.GetCompletionTokens(), st.GetTotalTokens()
 	}
 	idx := c.GetChunkIndex()
-	pos, found := slices.BinarySearchFunc(s.chunks, idx, func(a tokenChunk, b uint32) int {
-		switch {
-		case a.index < b:
-			return -1
-		case a.index > b:
-			return 1
-		}
-		return 0
-	})
+	pos, found := len(s.chunks), false // chunks mostly come in order: after the last
+	if pos > 0 && s.chunks[pos-1].index >= idx {
+		pos, found = slices.BinarySearchFunc(s.chunks, idx, func(a tokenChunk, b uint32) int {
+			switch {
+			case a.index < b:
+				return -1
+			case a.index > b:
+				return 1
+			}
+			return 0
+		})
+	}
 	if found {
 		return // a redelivered chunk: the first copy stands
 	}
@@ -130,7 +136,18 @@ func (t *tokenTable) list() []TokenStream {
 func (s *Store) applyTokenChunk(r *Run, it *item, e *Event) {
 	c := it.msg.GetTokenChunk()
 	r.tokens.add(c, it.seq, it.ts, s.cfg.MaxAttrChars)
-	sm := newSummary(&s.cfg, 6)
+	// Exactly the fields it will hold: a token chunk is most messages.
+	n := 3
+	if c.GetModel() != "" {
+		n++
+	}
+	if c.GetIsFinal() {
+		n++
+	}
+	if c.GetFinishReason() != pb.TokenChunk_FINISH_REASON_NONE {
+		n++
+	}
+	sm := newSummary(&s.cfg, n)
 	sm.add("request_id", c.GetRequestId())
 	sm.addUint("chunk_index", uint64(c.GetChunkIndex()))
 	sm.addInt("text_len", int64(len(c.GetText())))

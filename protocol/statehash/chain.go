@@ -265,13 +265,11 @@ func (h *Hasher) Sum(c *Chain, root *jsontree.Node) [32]byte {
 	}
 	pos := k * midEvery
 	h.resumed += pos
-	for ; pos+midEvery <= len(text); pos += midEvery {
+	for ; keep && pos+midEvery <= len(text); pos += midEvery {
 		h.d.Write(text[pos : pos+midEvery])
-		if keep {
-			c.mids = h.save(c.mids)
-		}
+		c.mids = h.save(c.mids)
 	}
-	h.d.Write(text[pos:])
+	h.d.Write(text[pos:])      // the rest, or all of it in one write when no state is kept
 	h.sum = h.d.Sum(h.sum[:0]) // (into a reused slice: an array would escape)
 	sum := [32]byte(h.sum)
 

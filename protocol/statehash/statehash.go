@@ -39,7 +39,10 @@ func Sum(doc []byte) ([32]byte, error) {
 	if err != nil {
 		return [32]byte{}, fmt.Errorf("statehash: %w", err)
 	}
-	return SumTree(n), nil
+	// The canonical text is about the document's size: one buffer of that
+	// size instead of growing one by doubling (half the allocations).
+	h := Hasher{buf: make([]byte, 0, len(doc)+len(doc)/16+64)}
+	return h.Sum(nil, n), nil
 }
 
 // CanonicalizeTree returns the canonical JSON of a parsed document.

@@ -9,10 +9,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/dashstream/dashstream/protocol"
 	"github.com/dashstream/dashstream/protocol/pb"
+	"github.com/dashstream/dashstream/protocol/pbwire"
 )
 
 // Run is one graph execution: one thread_id, one sequence space, one ordered
@@ -108,7 +107,7 @@ func (r *Run) budget() int {
 	return r.p.cfg.MaxMessageBytes - recordOverhead - len(r.key) - 1
 }
 
-func (r *Run) fits(msg *pb.DashStreamMessage) bool { return proto.Size(msg) <= r.budget() }
+func (r *Run) fits(msg *pb.DashStreamMessage) bool { return pbwire.Size(msg) <= r.budget() }
 
 // sendLocked encodes a message whose header came from r.header and hands it
 // to Kafka. It reports whether the message was handed over; when it was not
@@ -121,7 +120,7 @@ func (r *Run) sendLocked(msg *pb.DashStreamMessage, msgType string, checkpointID
 	case r.p.closed.Load():
 		reason = dropClosed
 	default:
-		if size = proto.Size(msg); size > r.budget() {
+		if size = pbwire.Size(msg); size > r.budget() {
 			reason = dropOversized
 		}
 	}
@@ -150,17 +149,15 @@ func (r *Run) sendLocked(msg *pb.DashStreamMessage, msgType string, checkpointID
 
 // encode frames msg as protocol.Encode does. A message at most
 // protocol.CompressionThreshold bytes long, which Encode would frame raw, is
-// marshalled once into its framed buffer, reusing the size proto.Size just
-// computed and cached in the message (most messages are such small events);
-// larger ones, which the run built and nobody else holds, go through
-// protocol.EncodeOwned, which compresses without copying them first.
+// marshalled once into its framed buffer of the size pbwire.Size just gave
+// (most messages are such small events); larger ones, which the run built
+// and nobody else holds, go through protocol.EncodeOwned, which compresses
+// without copying them first.
 func encode(msg *pb.DashStreamMessage, size int) ([]byte, error) {
 	if size > protocol.CompressionThreshold {
 		return protocol.EncodeOwned(msg)
 	}
-	buf := make([]byte, 1, 1+size)
-	buf[0] = protocol.FrameRaw
-	buf, err := proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(buf, msg)
+	buf, err := pbwire.Marshal(append(make([]byte, 0, 1+size), protocol.FrameRaw), msg)
 	if err != nil {
 		return nil, fmt.Errorf("producer: encode: %w", err)
 	}

@@ -5,6 +5,8 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/dashstream/dashstream/protocol"
@@ -101,32 +103,22 @@ func BenchmarkApplyLoop_Browser(b *testing.B) {
 		recordSmallDiffs(b, 1<<10, 40, 300),
 		recordSmallDiffs(b, 10<<10, 10, 200),
 	}
+	if only := os.Getenv("APPLYBENCH_ONLY"); only != "" {
+		streams = slices.DeleteFunc(streams, func(s stream) bool { return !strings.HasPrefix(s.name, only) })
+	}
 	h := newHarness(b, streams...)
+	sides := benchSides()
 	b.ResetTimer()
 	for _, s := range streams {
-		times := make([][]float64, len(sides))
-		for range rounds {
-			for i, side := range sides {
-				res := h.run(b, side.page, s.name, passesPerRound)
-				if r := res.Result; r.Mismatches != 0 || r.DecodeErrors != 0 {
-					b.Fatalf("%s on %s: %+v", side.name, s.name, r)
-				}
-				times[i] = append(times[i], res.MS...)
-			}
-		}
-		rate := make([]float64, len(sides))
-		for i := range sides {
-			rate[i] = float64(len(s.values)) / (median(times[i]) / 1000)
-			b.ReportMetric(rate[i], s.name+"-"+sides[i].name+"-msgs/s")
-		}
+		rate := h.rates(b, sides, s, rounds, passesPerRound)
 		best := -1
 		for i, side := range sides {
 			if !side.ours && (best < 0 || rate[i] > rate[best]) {
 				best = i
 			}
 		}
-		if os.Getenv("APPLYBENCH_PROFILE") != "" {
-			h.profileRun(b, os.Stdout, sides[0].page, s.name, passesPerRound, 30)
+		if top := profileTop(); top > 0 {
+			h.profileRun(b, os.Stdout, sides[0].page, s.name, passesPerRound, top)
 			h.profileRun(b, os.Stdout, sides[best].page, s.name, passesPerRound, 20)
 		}
 		ratio := rate[0] / rate[best]
@@ -139,6 +131,12 @@ func BenchmarkApplyLoop_Browser(b *testing.B) {
 			s.name, len(s.values), rate[0], rate[best], sides[best].name, ratio, met)
 		for i := 1; i < len(sides); i++ {
 			switch {
+			case sides[i] == baseSides[0]:
+				fmt.Printf("BENCHTABLE browser apply loop %s, ours vs APPLYBENCH_BASE (msgs/s) | %.0f | %.0f | %.2f | - | -\n",
+					s.name, rate[0], rate[i], rate[0]/rate[i])
+			case sides[i] == baseSides[1]:
+				fmt.Printf("BENCHTABLE browser apply loop %s, ours vs APPLYBENCH_BASE, peer's work (msgs/s) | %.0f | %.0f | %.2f | - | -\n",
+					s.name, rate[1], rate[i], rate[1]/rate[i])
 			case sides[i].ours:
 				fmt.Printf("BENCHTABLE browser apply loop %s, %s vs %s (msgs/s) | %.0f | %.0f | %.2f | >= 1.0 | %s\n",
 					s.name, sides[i].name, sides[best].name, rate[i], rate[best], rate[i]/rate[best], yes(rate[i] >= rate[best]))
@@ -148,6 +146,71 @@ func BenchmarkApplyLoop_Browser(b *testing.B) {
 			}
 		}
 	}
+}
+
+// side is a page compared in a browser benchmark.
+type side struct {
+	name, page string
+	ours       bool
+}
+
+// rates runs every side over s for rounds × passesPerRound timed passes,
+// the sides taking turns each round, and returns each side's messages per
+// second in its median pass (also reported as benchmark metrics).
+func (h *harness) rates(b *testing.B, sides []side, s stream, rounds, passesPerRound int) []float64 {
+	times := make([][]float64, len(sides))
+	for range rounds {
+		for i, side := range sides {
+			res := h.run(b, side.page, s.name, passesPerRound)
+			if r := res.Result; r.Mismatches != 0 || r.DecodeErrors != 0 {
+				b.Fatalf("%s on %s: %+v", side.name, s.name, r)
+			}
+			times[i] = append(times[i], res.MS...)
+		}
+	}
+	rate := make([]float64, len(sides))
+	for i := range sides {
+		rate[i] = float64(len(s.values)) / (median(times[i]) / 1000)
+		b.ReportMetric(rate[i], s.name+"-"+sides[i].name+"-msgs/s")
+	}
+	return rate
+}
+
+// BenchmarkDecode_Browser: messages per second through decoding alone
+// (framing, zstd, protobuf) of the recorded demo stream in the same
+// headless Chromium: protocol.Decode (pbwire) beside proto.Unmarshal and
+// beside protobufjs with fzstd, the JavaScript peer's decoder.
+func BenchmarkDecode_Browser(b *testing.B) {
+	const rounds, passesPerRound = 5, 1
+	s := recordDemo(b, 300)
+	h := newHarness(b, s)
+	decoders := []side{
+		{"go-wasm-pbwire", "/ours.html?mode=decode", true},
+		{"go-wasm-proto-unmarshal", "/ours.html?mode=decode-proto", true},
+		{"js-protobufjs", "/peer.html?mode=decode", false},
+	}
+	b.ResetTimer()
+	rate := h.rates(b, decoders, s, rounds, passesPerRound)
+	if top := profileTop(); top > 0 {
+		h.profileRun(b, os.Stdout, decoders[0].page, s.name, passesPerRound, top)
+	}
+	fmt.Printf("BENCHTABLE browser decode %s (msgs/s, %d values) | %.0f | %.0f (%s) | %.2f | >= 1.0 | %s\n",
+		s.name, len(s.values), rate[0], rate[2], decoders[2].name, rate[0]/rate[2], yes(rate[0] >= rate[2]))
+	fmt.Printf("BENCHTABLE browser decode %s, pbwire vs proto.Unmarshal (msgs/s) | %.0f | %.0f | %.2f | > 1.0 | %s\n",
+		s.name, rate[0], rate[1], rate[0]/rate[1], yes(rate[0] > rate[1]))
+}
+
+// profileTop is how many functions a profile lists: 0 without
+// APPLYBENCH_PROFILE, its value when it is a number above 1, else 30.
+func profileTop() int {
+	v := os.Getenv("APPLYBENCH_PROFILE")
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(v); err == nil && n > 1 {
+		return n
+	}
+	return 30
 }
 
 func yes(ok bool) string {

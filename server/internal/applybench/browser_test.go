@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -25,16 +26,28 @@ import (
 
 // sides are the pages compared: ours, the dashboard's loop (the first,
 // the figure of the goal) and our parts doing only the peer's work, then
-// the peer with each SHA-256.
-var sides = []struct {
-	name, page string
-	ours       bool
-}{
+// the peer with each SHA-256. With APPLYBENCH_BASE set to another
+// checkout's directory, benchSides adds that checkout's loop in both modes,
+// for a before/after in the same browser and the same run.
+var sides = []side{
 	{"go-wasm", "/ours.html", true},
 	{"go-wasm-peer-work", "/ours.html?mode=minimal", true},
 	{"js-subtle", "/peer.html?sha=subtle", false},
 	{"js-noble", "/peer.html?sha=noble", false},
 	{"js-sha256", "/peer.html?sha=jssha256", false},
+}
+
+// baseSides are the sides of APPLYBENCH_BASE's loop.
+var baseSides = []side{
+	{"go-wasm-base", "/ours.html?wasm=base", true},
+	{"go-wasm-base-peer-work", "/ours.html?wasm=base&mode=minimal", true},
+}
+
+func benchSides() []side {
+	if os.Getenv("APPLYBENCH_BASE") == "" {
+		return sides
+	}
+	return append(slices.Clone(sides), baseSides...)
 }
 
 // passResult is what a page returns for a run of passes.
@@ -46,6 +59,9 @@ type passResult struct {
 		Verified     int `json:"verified"`
 		Mismatches   int `json:"mismatches"`
 		Runs         int `json:"runs"`
+		// GC: our loop's garbage collection in the pass (cycles,
+		// allocatedMB, heapMB); none for the peer.
+		GC map[string]float64 `json:"gc"`
 	} `json:"result"`
 	Finals map[string]string `json:"finals"`
 }
@@ -58,33 +74,45 @@ type harness struct {
 
 var (
 	cleanups []func() // run by TestMain
-	wasmOnce sync.Once
-	wasmPath string
-	wasmErr  error
+	loops    sync.Map // source directory → *loopBuild
 )
+
+type loopBuild struct {
+	once sync.Once
+	path string
+	err  error
+}
 
 // buildLoop compiles ./wasmloop once per test binary, as make wasm compiles
 // the message path (its packages keep inlining there), but with the
-// function names kept, so that a profile names them.
-func buildLoop(tb testing.TB) string {
-	wasmOnce.Do(func() {
+// function names kept, so that a profile names them. With a checkout's
+// directory (APPLYBENCH_BASE) it compiles that checkout's wasmloop.
+func buildLoop(tb testing.TB, checkout string) string {
+	v, _ := loops.LoadOrStore(checkout, new(loopBuild))
+	lb := v.(*loopBuild)
+	lb.once.Do(func() {
 		dir, err := os.MkdirTemp("", "applybench-")
 		if err != nil {
-			wasmErr = err
+			lb.err = err
 			return
 		}
 		cleanups = append(cleanups, func() { os.RemoveAll(dir) })
-		wasmPath = filepath.Join(dir, "loop.wasm")
-		cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-trimpath", "-o", wasmPath, "./wasmloop")
+		lb.path = filepath.Join(dir, "loop.wasm")
+		pkg := "./wasmloop"
+		cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-trimpath", "-o", lb.path, pkg)
+		if checkout != "" {
+			cmd.Args[len(cmd.Args)-1] = "./server/internal/applybench/wasmloop"
+			cmd.Dir = checkout
+		}
 		cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
 		if out, err := cmd.CombinedOutput(); err != nil {
-			wasmErr = fmt.Errorf("building wasmloop: %v\n%s", err, out)
+			lb.err = fmt.Errorf("building wasmloop of %q: %v\n%s", checkout, err, out)
 		}
 	})
-	if wasmErr != nil {
-		tb.Fatal(wasmErr)
+	if lb.err != nil {
+		tb.Fatal(lb.err)
 	}
-	return wasmPath
+	return lb.path
 }
 
 // newHarness serves the pages, the npm packages, the proto file and the
@@ -102,7 +130,7 @@ func newHarness(tb testing.TB, streams ...stream) *harness {
 	if _, err := os.Stat(filepath.Join(npm, "fast-json-patch")); err != nil {
 		tb.Skip("NOTICE: tools/js/node_modules missing; run `make test` (tools/deps.sh test runs npm ci there)")
 	}
-	loop := buildLoop(tb)
+	loop := buildLoop(tb, "")
 	blobs := map[string][]byte{}
 	for _, s := range streams {
 		blobs[s.name+".bin"] = s.blob()
@@ -114,6 +142,13 @@ func newHarness(tb testing.TB, streams ...stream) *harness {
 		w.Header().Set("Content-Type", "application/wasm")
 		http.ServeFile(w, r, loop)
 	})
+	if base := os.Getenv("APPLYBENCH_BASE"); base != "" {
+		baseLoop := buildLoop(tb, base)
+		mux.HandleFunc("/base/loop.wasm", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/wasm")
+			http.ServeFile(w, r, baseLoop)
+		})
+	}
 	mux.HandleFunc("/wasm_exec.js", func(w http.ResponseWriter, r *http.Request) {
 		http.ServeFile(w, r, filepath.Join(runtime.GOROOT(), "lib", "wasm", "wasm_exec.js"))
 	})

@@ -26,8 +26,10 @@ func (h *harness) profileRun(tb testing.TB, w io.Writer, page, stream string, pa
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`window.benchReady === true`)); err != nil {
 		tb.Fatal(err)
 	}
+	var last passResult
 	eval := func() {
-		if _, err := chromedp.Run(ctx, chromedp.Evaluate[passResult](fmt.Sprintf(`benchRun(%q, %d)`, stream+".bin", passes), chromedp.EvalAwaitPromise)); err != nil {
+		var err error
+		if last, err = chromedp.Run(ctx, chromedp.Evaluate[passResult](fmt.Sprintf(`benchRun(%q, %d)`, stream+".bin", passes), chromedp.EvalAwaitPromise)); err != nil {
 			tb.Fatal(err)
 		}
 	}
@@ -51,6 +53,10 @@ func (h *harness) profileRun(tb testing.TB, w io.Writer, page, stream string, pa
 	}
 	self, incl, total := summarize(res.Profile)
 	fmt.Fprintf(w, "profile of %s on %s: %d samples\n", page, stream, total)
+	if gc := last.Result.GC; gc != nil {
+		fmt.Fprintf(w, "  garbage collection in the last pass: %.0f cycles, %.0f MB allocated, heap %.0f MB after\n",
+			gc["cycles"], gc["allocatedMB"], gc["heapMB"])
+	}
 	for _, list := range []struct {
 		name string
 		m    map[string]int64

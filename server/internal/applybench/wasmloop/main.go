@@ -17,6 +17,8 @@
 // integrity, the run summary). Mode "minimal" does the peer's work and no
 // more, with our parts: decode, a state per run patched with jsonpatch and
 // verified with a statehash.Chain, every message kept in a per-run list.
+// Modes "decode" and "decode-proto" only decode every value, with
+// protocol.Decode (pbwire) or with proto.Unmarshal after unframing.
 package main
 
 import (
@@ -24,8 +26,11 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"runtime"
 	"syscall/js"
 	"time"
+
+	"google.golang.org/protobuf/proto"
 
 	"github.com/dashstream/dashstream/protocol"
 	"github.com/dashstream/dashstream/protocol/jsonpatch"
@@ -71,9 +76,16 @@ func load(_ js.Value, args []js.Value) any {
 // does: decode, then Store.Apply (dedupe, ordering, patch, hash check,
 // event log, node and token tables).
 func pass(_ js.Value, args []js.Value) any {
-	if len(args) > 0 && args[0].String() == "minimal" {
-		return passMinimal()
+	if len(args) > 0 {
+		switch mode := args[0].String(); mode {
+		case "minimal":
+			return passMinimal()
+		case "decode", "decode-proto":
+			return passDecode(mode == "decode-proto")
+		}
 	}
+	var ms0 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
 	s := runstate.NewStore(runstate.Config{MaxRuns: 10_000})
 	decodeErrors := 0
 	for i, v := range values {
@@ -93,6 +105,46 @@ func pass(_ js.Value, args []js.Value) any {
 		"mismatches":   st.HashMismatches,
 		"applied":      st.Applied,
 		"runs":         st.Runs,
+		"gc":           gcStats(&ms0),
+	}
+}
+
+// passDecode decodes every value and keeps nothing.
+func passDecode(reflection bool) any {
+	d := protocol.NewDecoder()
+	decodeErrors, variants := 0, 0
+	for _, v := range values {
+		var m *pb.DashStreamMessage
+		var err error
+		if reflection {
+			var raw []byte
+			if raw, err = d.Unframe(v); err == nil {
+				m = new(pb.DashStreamMessage)
+				err = proto.Unmarshal(raw, m)
+			}
+		} else {
+			m, err = d.Decode(v)
+		}
+		if err != nil {
+			decodeErrors++
+		} else if m.GetMessage() != nil {
+			variants++
+		}
+	}
+	last, lastMin = nil, nil
+	return map[string]any{"messages": len(values), "decodeErrors": decodeErrors, "verified": variants}
+}
+
+// gcStats describes the garbage collector's work since ms0: cycles,
+// bytes allocated, the heap after the pass (in the result, for
+// APPLYBENCH_PROFILE's report).
+func gcStats(ms0 *runtime.MemStats) map[string]any {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return map[string]any{
+		"cycles":      ms.NumGC - ms0.NumGC,
+		"allocatedMB": float64(ms.TotalAlloc-ms0.TotalAlloc) / 1e6,
+		"heapMB":      float64(ms.HeapAlloc) / 1e6,
 	}
 }
 
