@@ -38,9 +38,17 @@ deps-run:
 # Inlining copies code into every caller: in app.wasm it costs more than it
 # gives everywhere but on the message path (decode, apply, hash), which keeps
 # it. This keeps app.wasm under 2.5 MB of brotli (the budget of issue 7).
+# Of protobuf only protowire is on that path: messages are decoded by
+# protocol/pbwire, and the reflective runtime (descriptors, text format) runs
+# at start-up and on rare paths. Of crypto only the SHA-256 that statehash
+# runs is on it; TLS, elliptic curves and RSA come along with net/http
+# (go-app and the websocket library import it). Leaving the rest uninlined
+# saves ~85 KB of brotli; of protocol/... and app/... only runstate's
+# quarantine of unbound messages (proto.Size) compiles differently.
 WASM_HOT := github.com/dashstream/dashstream/protocol/... github.com/dashstream/dashstream/app/session \
-	google.golang.org/protobuf/... github.com/klauspost/compress/... github.com/tidwall/... \
-	crypto/... runtime strconv bytes unicode/... math/... sort slices internal/... sync/...
+	google.golang.org/protobuf/encoding/protowire github.com/klauspost/compress/... github.com/tidwall/... \
+	crypto/sha256 crypto/internal/fips140/sha256 crypto/internal/fips140deps/... \
+	runtime strconv bytes unicode/... math/... sort slices internal/... sync/...
 WASM_GCFLAGS := -gcflags=all=-l $(foreach p,$(WASM_HOT),-gcflags=$(p)=)
 
 ## wasm: build ./wasm into web/app.wasm plus web/app.wasm.br and .gz at a fast level (recompressed only when they do not match).

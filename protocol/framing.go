@@ -225,20 +225,32 @@ func (d *Decoder) decompress(frame []byte, buf *[]byte) ([]byte, error) {
 	return out, nil
 }
 
-var encoder = sync.OnceValue(func() *zstd.Encoder {
-	// Level 3 (SpeedDefault), no checksum, no dictionary; single segment so
-	// every frame declares its content size, as consumers require.
-	e, err := zstd.NewWriter(nil,
-		zstd.WithEncoderLevel(zstd.SpeedDefault),
-		zstd.WithEncoderCRC(false),
-		zstd.WithSingleSegment(true),
-		zstd.WithEncoderConcurrency(1),
-	)
-	if err != nil {
-		panic(fmt.Sprintf("protocol: zstd encoder: %v", err))
-	}
-	return e
-})
+// The encoder is made on first use by a plain function, not a package-level
+// sync.OnceValue: the closure such a variable holds is reachable from the
+// package's init, so the linker would keep zstd's whole encoder in app.wasm,
+// which only decodes (about 60 KB of its brotli).
+var (
+	encoderOnce sync.Once
+	zstdEncoder *zstd.Encoder
+)
+
+func encoder() *zstd.Encoder {
+	encoderOnce.Do(func() {
+		// Level 3 (SpeedDefault), no checksum, no dictionary; single segment so
+		// every frame declares its content size, as consumers require.
+		e, err := zstd.NewWriter(nil,
+			zstd.WithEncoderLevel(zstd.SpeedDefault),
+			zstd.WithEncoderCRC(false),
+			zstd.WithSingleSegment(true),
+			zstd.WithEncoderConcurrency(1),
+		)
+		if err != nil {
+			panic(fmt.Sprintf("protocol: zstd encoder: %v", err))
+		}
+		zstdEncoder = e
+	})
+	return zstdEncoder
+}
 
 // Encode frames msg as a Kafka value: 0x00 ‖ protobuf, or, when the protobuf
 // is over CompressionThreshold bytes and zstd makes it smaller, 0x01 ‖ zstd
