@@ -94,6 +94,13 @@ func propertyClient(g *gateway, r *rand.Rand, produced <-chan struct{}, partitio
 			finishing = true // read until everything is committed
 		default:
 		}
+		if finishing && done(committed, partitions, g) {
+			// Everything was committed in an earlier session, before the
+			// producer finished: nothing more will come to this one.
+			ws.Close(websocket.StatusNormalClosure, "")
+			cancel()
+			return nil
+		}
 		budget := r.IntN(300)
 		seen := map[int32]int64{}
 		var pending *control.Cursor
