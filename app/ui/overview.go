@@ -129,10 +129,7 @@ func (p *OverviewPage) update(now time.Time) {
 	prices := listPrices(p.src)
 	p.src.Read(func(s *runstate.Store) {
 		p.model = viewmodel.BuildOverview(s, p.now)
-		for _, r := range s.Runs() {
-			sum := r.Summary()
-			live = append(live, sum.Priced(prices))
-		}
+		live = pricedSummaries(s, prices)
 	})
 	rows, _ := p.inProgress.Rows(live)
 	p.progRows = p.progRows[:0]

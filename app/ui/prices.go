@@ -2,6 +2,8 @@ package ui
 
 import (
 	"github.com/dashstream/dashstream/protocol/pricing"
+	"github.com/dashstream/dashstream/protocol/runstate"
+	"github.com/dashstream/dashstream/protocol/runsummary"
 )
 
 // PriceSource is implemented by a Source that knows the gateway's LLM
@@ -31,4 +33,17 @@ func listPrices(src Source) *pricing.Table {
 		return t
 	}
 	return builtinPrices
+}
+
+// pricedSummaries returns the summaries of the runs s holds, priced with
+// prices: the live rows the lists lay over the catalog's. Call it under
+// Source.Read.
+func pricedSummaries(s *runstate.Store, prices *pricing.Table) []runsummary.Summary {
+	runs := s.Runs()
+	out := make([]runsummary.Summary, 0, len(runs))
+	for _, r := range runs {
+		sum := r.Summary()
+		out = append(out, sum.Priced(prices))
+	}
+	return out
 }

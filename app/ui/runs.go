@@ -197,12 +197,7 @@ func (p *RunsPage) fetchRow(ctx app.Context, thread string) {
 func (p *RunsPage) liveSummaries() []runsummary.Summary {
 	var out []runsummary.Summary
 	prices := listPrices(p.src)
-	p.src.Read(func(s *runstate.Store) {
-		for _, r := range s.Runs() {
-			sum := r.Summary()
-			out = append(out, sum.Priced(prices))
-		}
-	})
+	p.src.Read(func(s *runstate.Store) { out = pricedSummaries(s, prices) })
 	return out
 }
 
@@ -219,9 +214,8 @@ func (p *RunsPage) update(now time.Time) {
 	var live []runsummary.Summary
 	prices := listPrices(p.src)
 	p.src.Read(func(s *runstate.Store) {
+		live = pricedSummaries(s, prices)
 		for _, r := range s.Runs() {
-			sum := r.Summary()
-			live = append(live, sum.Priced(prices))
 			if st := viewmodel.StatusOf(r); st.Local() {
 				verdicts[r.ThreadID()] = viewmodel.NewRunRow(r, now)
 			}
