@@ -26,6 +26,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/dashstream/dashstream/protocol"
 	"github.com/dashstream/dashstream/protocol/pb"
 	"github.com/dashstream/dashstream/protocol/pricing"
 )
@@ -215,18 +216,12 @@ func (s *Summary) ObserveEvent(ev *pb.Event, ts int64, seq uint64, at Position) 
 	s.finish()
 }
 
-// observeOther folds a message that is not an Event.
+// observeOther folds a message that is neither an Event nor an
+// EventBatch (Observe unpacks those).
 func (s *Summary) observeOther(msg *pb.DashStreamMessage, at Position) {
-	var h *pb.Header
+	h := protocol.Header(msg)
 	switch m := msg.GetMessage().(type) {
-	case *pb.DashStreamMessage_StateDiff:
-		h = m.StateDiff.GetHeader()
-	case *pb.DashStreamMessage_Checkpoint:
-		h = m.Checkpoint.GetHeader()
-	case *pb.DashStreamMessage_Metrics:
-		h = m.Metrics.GetHeader()
 	case *pb.DashStreamMessage_TokenChunk:
-		h = m.TokenChunk.GetHeader()
 		c := m.TokenChunk
 		if c.GetIsFinal() && s.firstTime("l", c.GetRequestId()) {
 			st := c.GetStats()
@@ -236,7 +231,6 @@ func (s *Summary) observeOther(msg *pb.DashStreamMessage, at Position) {
 			}
 		}
 	case *pb.DashStreamMessage_ToolExecution:
-		h = m.ToolExecution.GetHeader()
 		t := m.ToolExecution
 		switch t.GetStage() {
 		case pb.ToolExecution_EXECUTION_STAGE_COMPLETED, pb.ToolExecution_EXECUTION_STAGE_FAILED:
@@ -249,7 +243,6 @@ func (s *Summary) observeOther(msg *pb.DashStreamMessage, at Position) {
 			}
 		}
 	case *pb.DashStreamMessage_Error:
-		h = m.Error.GetHeader()
 		e := m.Error
 		if sev := e.GetSeverity(); sev == pb.Error_SEVERITY_UNSPECIFIED || sev >= pb.Error_SEVERITY_ERROR {
 			s.Errors++
@@ -257,7 +250,6 @@ func (s *Summary) observeOther(msg *pb.DashStreamMessage, at Position) {
 			s.setError(e.GetMessage(), node, h.GetSequence(), false)
 		}
 	case *pb.DashStreamMessage_ExecutionTrace:
-		h = m.ExecutionTrace.GetHeader()
 		s.traceTok = m.ExecutionTrace.GetTotalTokens()
 	}
 	s.common(h, h.GetTimestampUs(), h.GetSequence(), at)
