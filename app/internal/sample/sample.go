@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/dashstream/dashstream/protocol"
 	"github.com/dashstream/dashstream/protocol/jsonpatch"
 	"github.com/dashstream/dashstream/protocol/jsontree"
 	"github.com/dashstream/dashstream/protocol/pb"
@@ -341,21 +342,10 @@ func Running(thread string) []*pb.DashStreamMessage {
 // samples otherwise all start at T0).
 func Shift(msgs []*pb.DashStreamMessage, d time.Duration) []*pb.DashStreamMessage {
 	for _, m := range msgs {
-		var h *pb.Header
-		switch x := m.GetMessage().(type) {
-		case *pb.DashStreamMessage_Event:
-			h = x.Event.GetHeader()
-		case *pb.DashStreamMessage_StateDiff:
-			h = x.StateDiff.GetHeader()
-		case *pb.DashStreamMessage_TokenChunk:
-			h = x.TokenChunk.GetHeader()
-		case *pb.DashStreamMessage_ToolExecution:
-			h = x.ToolExecution.GetHeader()
-		case *pb.DashStreamMessage_Metrics:
-			h = x.Metrics.GetHeader()
-		}
-		if h != nil {
-			h.TimestampUs += d.Microseconds()
+		for _, h := range protocol.Headers(m) {
+			if h != nil {
+				h.TimestampUs += d.Microseconds()
+			}
 		}
 	}
 	return msgs
