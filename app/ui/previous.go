@@ -25,12 +25,13 @@ type previousRun struct {
 // error, or a catalog still reading its history).
 const retryAfter = 10 * time.Second
 
-// pick returns the catalog's answer once it has one, else local.
-func (pr *previousRun) pick(thread, local string) (prev string, fromCatalog bool) {
+// pick returns the catalog's answer once it has one, else local's (a
+// scan of the tab's runs, skipped once the catalog has answered).
+func (pr *previousRun) pick(thread string, local func() string) (prev string, fromCatalog bool) {
 	if pr.thread == thread && pr.known {
 		return pr.answer, true
 	}
-	return local, false
+	return local(), false
 }
 
 // ask asks the catalog, unless it has answered for thread or a question

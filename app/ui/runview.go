@@ -169,7 +169,7 @@ func (p *RunPage) update(now time.Time) {
 		if r != nil {
 			p.build(r)
 			p.started = viewmodel.RunStart(r)
-			p.previous, p.prevFrom = p.prevRun.pick(p.view.Thread, viewmodel.PreviousRun(s, r))
+			p.previous, p.prevFrom = p.prevRun.pick(p.view.Thread, func() string { return viewmodel.PreviousRun(s, r) })
 		}
 	})
 }
